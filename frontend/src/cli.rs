@@ -1,0 +1,139 @@
+//! Command-line interface. Errors become one message on stderr and a
+//! non-zero exit; nothing is written to stdout unless the command succeeded.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use stagecraft::compile::{self, CompileOptions};
+use stagecraft::llb::Platform;
+use stagecraft::spec;
+use stagecraft_proto::Message;
+
+#[derive(Parser)]
+#[command(
+    name = "stagecraft",
+    version,
+    about = "Build container images from a YAML spec with BuildKit"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Parse and validate a spec; prints nothing when it is valid.
+    Check { file: PathBuf },
+    /// Compile a spec to a BuildKit LLB Definition on stdout (for `buildctl build`).
+    Compile {
+        file: PathBuf,
+        /// Stage to build (default: the spec's `target`, else the last stage).
+        #[arg(long)]
+        target: Option<String>,
+        /// Override a declared arg, `NAME=value`; repeatable.
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        /// Target platform, e.g. linux/amd64 (default: this machine's).
+        #[arg(long)]
+        platform: Option<String>,
+        /// `pb`: the binary Definition; `json`: a readable dump.
+        #[arg(long, value_enum, default_value = "pb")]
+        format: Format,
+    },
+    /// Print the JSON Schema of spec v1.
+    Schema,
+    /// Run as a BuildKit gateway frontend (the image's entrypoint).
+    Frontend,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Pb,
+    Json,
+}
+
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Check { file } => load(&file).map(|_| ()),
+        Cmd::Compile {
+            file,
+            target,
+            build_args,
+            platform,
+            format,
+        } => compile_cmd(&file, target, &build_args, platform, format),
+        Cmd::Schema => write_stdout(spec::json_schema().as_bytes()),
+        Cmd::Frontend => return stagecraft::frontend::main(),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn load(file: &PathBuf) -> Result<spec::Spec> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(spec::parse(&file.display().to_string(), &bytes)?)
+}
+
+fn compile_cmd(
+    file: &PathBuf,
+    target: Option<String>,
+    build_args: &[String],
+    platform: Option<String>,
+    format: Format,
+) -> Result<()> {
+    let spec = load(file)?;
+    let host = Platform::host();
+    let target_platform = match platform {
+        Some(p) if p.contains(',') => {
+            bail!("`compile` writes one Definition; give one platform, not `{p}`")
+        }
+        Some(p) => Platform::parse(&p)
+            .with_context(|| format!("invalid platform `{p}`: expected os/arch[/variant]"))?,
+        None => host.clone(),
+    };
+    let mut options = CompileOptions::new(target_platform);
+    options.build_platform = host;
+    options.target = target;
+    options.build_args = parse_build_args(build_args)?;
+    let compiled = compile::compile(&spec, &options, &compile::Offline)?;
+    for unused in &compiled.unused_build_args {
+        eprintln!(
+            "warning: build arg `{unused}` is not declared in {}",
+            spec.file
+        );
+    }
+    match format {
+        Format::Pb => write_stdout(&compiled.definition.encode_to_vec()),
+        Format::Json => {
+            let mut text =
+                serde_json::to_string_pretty(&stagecraft::llb::dump(&compiled.definition))?;
+            text.push('\n');
+            write_stdout(text.as_bytes())
+        }
+    }
+}
+
+fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>> {
+    args.iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("invalid --build-arg `{a}`: expected NAME=value"),
+        })
+        .collect()
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).context("cannot write to stdout")?;
+    out.flush().context("cannot write to stdout")?;
+    Ok(())
+}

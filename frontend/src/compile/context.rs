@@ -1,0 +1,109 @@
+//! Which stages a target needs, and which context paths they read: the
+//! context transfer is limited to those paths, so a build that copies
+//! `src/` never sends the rest of the repository.
+
+use std::collections::BTreeSet;
+
+use super::{ArgScope, CompileOptions};
+use crate::spec::{MountKind, Spec, StepKind};
+
+/// Stage names `target` depends on, itself included. Values that do not
+/// substitute are skipped here; compiling reports them with a position.
+pub fn reachable_stages(
+    spec: &Spec,
+    scope: &ArgScope,
+    options: &CompileOptions,
+    target: &str,
+) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut queue = vec![target.to_string()];
+    while let Some(name) = queue.pop() {
+        if options.named_contexts.contains_key(&name) && name != target {
+            continue;
+        }
+        let Some(stage) = spec.stage(&name) else {
+            continue;
+        };
+        if !seen.insert(name) {
+            continue;
+        }
+        let mut refs = vec![&stage.from];
+        for step in &stage.steps {
+            match &step.kind {
+                StepKind::Copy(c) => refs.extend(c.from.iter()),
+                StepKind::Run(r) => {
+                    for m in &r.mounts {
+                        if let MountKind::Bind { from: Some(f), .. }
+                        | MountKind::Cache { from: Some(f), .. } = &m.kind
+                        {
+                            refs.push(f);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for r in refs {
+            if let Ok(value) = scope.subst(r) {
+                if spec.stage(&value).is_some() && !options.named_contexts.contains_key(&value) {
+                    queue.push(value);
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Include patterns for the context transfer; empty means "everything"
+/// (some step reads the whole context).
+pub fn context_paths(spec: &Spec, scope: &ArgScope, stages: &BTreeSet<String>) -> Vec<String> {
+    let mut paths = BTreeSet::new();
+    for stage in spec.stages.iter().filter(|s| stages.contains(&s.name)) {
+        for step in &stage.steps {
+            let sources: Vec<&crate::spec::Located<String>> = match &step.kind {
+                StepKind::Copy(c) if c.from.is_none() => c.sources.iter().collect(),
+                StepKind::Run(r) => r
+                    .mounts
+                    .iter()
+                    .filter_map(|m| match &m.kind {
+                        MountKind::Bind {
+                            from: None,
+                            source,
+                            target,
+                            ..
+                        } => Some(source.as_ref().unwrap_or(target)),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => continue,
+            };
+            let bind_without_source = matches!(&step.kind, StepKind::Run(r) if r.mounts.iter().any(|m| matches!(&m.kind, MountKind::Bind { from: None, source: None, .. })));
+            if bind_without_source {
+                return Vec::new();
+            }
+            for source in sources {
+                let Ok(value) = scope.subst(source) else {
+                    continue;
+                };
+                match clean(&value) {
+                    Some(path) => paths.insert(path),
+                    None => return Vec::new(),
+                };
+            }
+        }
+    }
+    paths.into_iter().collect()
+}
+
+/// `./src/` → `src`; `None` for the context root itself.
+pub fn clean(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("/"))
+    }
+}

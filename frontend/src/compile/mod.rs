@@ -1,0 +1,238 @@
+//! Spec → LLB. Only the stages the target needs are compiled; each becomes
+//! a chain of states, and stages that do not use each other stay separate
+//! branches of one graph, which BuildKit solves in parallel.
+//!
+//! Compilation is a pure function of the spec and [`CompileOptions`]: base
+//! image configs come in through an [`ImageResolver`], so the same inputs
+//! always give the same Definition bytes.
+
+mod context;
+mod scope;
+mod stage;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use stagecraft_proto::pb;
+
+use crate::image::ImageConfig;
+use crate::llb::{self, Platform};
+use crate::spec::{error::Problem, Spec, SpecError};
+
+pub use scope::ArgScope;
+
+/// What a build can take from outside instead of a stage or image:
+/// `--build-context name=…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// `docker-image://ref`: this image instead.
+    Image(String),
+    /// A client directory, sent as the local source of this name.
+    Local(String),
+}
+
+/// Everything besides the spec that decides the result.
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    /// Stage to build; default the spec's `target`, else its last stage.
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target_platform: Platform,
+    pub build_platform: Platform,
+    /// Name of the local source holding the build context.
+    pub context_name: String,
+    /// Patterns never transferred from the context (`.dockerignore`).
+    pub context_excludes: Vec<String>,
+    /// Session owning the local sources (gateway); `None` for `buildctl`.
+    pub session_id: Option<String>,
+    pub no_cache: bool,
+    /// Stages whose steps always re-run (`--no-cache-filter`).
+    pub no_cache_stages: BTreeSet<String>,
+    pub named_contexts: BTreeMap<String, NamedContext>,
+    /// Default network of run steps (`--network`).
+    pub network: llb::Network,
+    /// `--add-host host=ip`.
+    pub extra_hosts: Vec<(String, String)>,
+    /// LLB capabilities of the daemon; `None` assumes all (offline compile).
+    pub caps: Option<BTreeSet<String>>,
+    /// Include the spec text and op locations in the Definition.
+    pub source_map: bool,
+}
+
+impl CompileOptions {
+    pub fn new(platform: Platform) -> Self {
+        CompileOptions {
+            target: None,
+            build_args: BTreeMap::new(),
+            target_platform: platform.clone(),
+            build_platform: platform,
+            context_name: "context".to_string(),
+            context_excludes: Vec::new(),
+            session_id: None,
+            no_cache: false,
+            no_cache_stages: BTreeSet::new(),
+            named_contexts: BTreeMap::new(),
+            network: llb::Network::Default,
+            extra_hosts: Vec::new(),
+            caps: None,
+            source_map: true,
+        }
+    }
+}
+
+/// A base image as the registry describes it.
+#[derive(Debug, Clone, Default)]
+pub struct BaseImage {
+    /// Manifest digest to pin the reference to.
+    pub digest: Option<String>,
+    pub config: ImageConfig,
+}
+
+/// Supplies base image configs. The gateway asks the daemon; the offline
+/// CLI knows nothing (empty configs, unpinned references).
+pub trait ImageResolver {
+    /// `reference` is normalized (`docker.io/library/debian:bookworm-slim`).
+    fn resolve(&self, reference: &str, platform: &Platform) -> Option<BaseImage>;
+}
+
+/// Knows no image: for compiling without a daemon.
+pub struct Offline;
+
+impl ImageResolver for Offline {
+    fn resolve(&self, _: &str, _: &Platform) -> Option<BaseImage> {
+        None
+    }
+}
+
+/// Answers from a table filled beforehand (by the gateway, after asking
+/// the daemon about [`images_needed`]).
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedImages(pub BTreeMap<(String, String), BaseImage>);
+
+impl ImageResolver for ResolvedImages {
+    fn resolve(&self, reference: &str, platform: &Platform) -> Option<BaseImage> {
+        self.0
+            .get(&(reference.to_string(), platform.to_string()))
+            .cloned()
+    }
+}
+
+/// The compiled build.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub definition: pb::Definition,
+    /// Image config of the target stage.
+    pub image: ImageConfig,
+    pub target: String,
+    /// `--build-arg` names the spec does not declare (worth a warning).
+    pub unused_build_args: Vec<String>,
+}
+
+/// Compiles the target stage and everything it needs.
+pub fn compile(
+    spec: &Spec,
+    options: &CompileOptions,
+    images: &dyn ImageResolver,
+) -> Result<Compiled, SpecError> {
+    compile_inner(spec, options, images).map_err(|p| p.in_file(&spec.file, &spec.text))
+}
+
+/// The base images (normalized reference, platform) a compilation would
+/// look up, so a caller can resolve them all, in parallel, beforehand.
+pub fn images_needed(
+    spec: &Spec,
+    options: &CompileOptions,
+) -> Result<Vec<(String, Platform)>, SpecError> {
+    let recorder = stage::Recorder::default();
+    compile(spec, options, &recorder)?;
+    Ok(recorder.into_requests())
+}
+
+fn compile_inner(
+    spec: &Spec,
+    options: &CompileOptions,
+    images: &dyn ImageResolver,
+) -> Result<Compiled, Problem> {
+    let target = target_stage(spec, options)?;
+    let scope = ArgScope::new(spec, options);
+    let reachable = context::reachable_stages(spec, &scope, options, &target);
+    let context_paths = context::context_paths(spec, &scope, &reachable);
+    let mut compiler = stage::Compiler::new(spec, options, images, scope, context_paths);
+    let result = compiler.stage(
+        &target,
+        spec.stage(&target).map(|s| s.pos).unwrap_or_default(),
+    )?;
+    let source = options.source_map.then(|| llb::SourceFile {
+        filename: spec.file.clone(),
+        data: spec.text.clone().into_bytes(),
+        language: "YAML".to_string(),
+    });
+    let definition = llb::marshal(&result.state, source.as_ref());
+    check_caps(&definition, options, spec, &target)?;
+    let declared: BTreeSet<&str> = spec.args.iter().map(|a| a.name.as_str()).collect();
+    Ok(Compiled {
+        definition,
+        image: result.image_config(),
+        unused_build_args: options
+            .build_args
+            .keys()
+            .filter(|k| {
+                !declared.contains(k.as_str())
+                    && !crate::spec::args::BUILTIN_ARGS.contains(&k.as_str())
+            })
+            .cloned()
+            .collect(),
+        target,
+    })
+}
+
+fn target_stage(spec: &Spec, options: &CompileOptions) -> Result<String, Problem> {
+    let Some(requested) = &options.target else {
+        return Ok(spec.default_target().to_string());
+    };
+    if spec.stage(requested).is_some() {
+        return Ok(requested.clone());
+    }
+    let names: Vec<&str> = spec.stages.iter().map(|s| s.name.as_str()).collect();
+    let problem = Problem::new(
+        crate::spec::Pos { line: 1, column: 1 },
+        format!("target stage `{requested}` is not defined in this spec"),
+    );
+    Err(
+        match crate::spec::error::did_you_mean(requested, names.iter().copied()) {
+            Some(near) => problem.hint(format!("did you mean `{near}`?")),
+            None => problem.hint(format!("stages are: {}", names.join(", "))),
+        },
+    )
+}
+
+/// Refuses a Definition that needs capabilities the daemon lacks, naming
+/// them, instead of letting the daemon fail on an op it cannot read.
+fn check_caps(
+    definition: &pb::Definition,
+    options: &CompileOptions,
+    spec: &Spec,
+    target: &str,
+) -> Result<(), Problem> {
+    let Some(daemon) = &options.caps else {
+        return Ok(());
+    };
+    let missing: BTreeSet<&str> = definition
+        .metadata
+        .values()
+        .flat_map(|m| m.caps.keys())
+        .filter(|c| !daemon.contains(c.as_str()))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let pos = spec.stage(target).map(|s| s.pos).unwrap_or_default();
+    Err(Problem::new(
+        pos,
+        format!(
+            "the BuildKit daemon does not support what this build needs (missing capabilities: {})",
+            missing.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .hint("upgrade BuildKit / Docker, or avoid the feature"))
+}

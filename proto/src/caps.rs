@@ -1,0 +1,64 @@
+//! Capability IDs, as BuildKit names them.
+//!
+//! The daemon announces which LLB and gateway capabilities it supports in
+//! its `Ping` answer; a Definition records, per op, the LLB capabilities that
+//! op needs so an older daemon can refuse cleanly instead of misreading it.
+//! Strings come from BuildKit's `solver/pb/caps.go` and
+//! `frontend/gateway/pb/caps.go`.
+
+/// LLB capabilities (`solver/pb/caps.go`).
+pub mod llb {
+    pub const SOURCE_IMAGE: &str = "source.image";
+    pub const SOURCE_IMAGE_RESOLVE_MODE: &str = "source.image.resolvemode";
+    pub const SOURCE_LOCAL: &str = "source.local";
+    pub const SOURCE_LOCAL_UNIQUE: &str = "source.local.unique";
+    pub const SOURCE_LOCAL_SESSION_ID: &str = "source.local.sessionid";
+    pub const SOURCE_LOCAL_INCLUDE_PATTERNS: &str = "source.local.includepatterns";
+    pub const SOURCE_LOCAL_FOLLOW_PATHS: &str = "source.local.followpaths";
+    pub const SOURCE_LOCAL_EXCLUDE_PATTERNS: &str = "source.local.excludepatterns";
+    pub const SOURCE_LOCAL_SHARED_KEY_HINT: &str = "source.local.sharedkeyhint";
+    pub const SOURCE_LOCAL_DIFFER: &str = "source.local.differ";
+    pub const SOURCE_GIT: &str = "source.git";
+    pub const SOURCE_GIT_KEEP_DIR: &str = "source.git.keepgitdir";
+    pub const SOURCE_HTTP: &str = "source.http";
+    pub const SOURCE_HTTP_CHECKSUM: &str = "source.http.checksum";
+    pub const SOURCE_HTTP_PERM: &str = "source.http.perm";
+
+    pub const EXEC_META_BASE: &str = "exec.meta.base";
+    pub const EXEC_META_NETWORK: &str = "exec.meta.network";
+    pub const EXEC_META_SECURITY: &str = "exec.meta.security";
+    pub const EXEC_META_EXTRA_HOSTS: &str = "exec.meta.extrahosts";
+    pub const EXEC_MOUNT_BIND: &str = "exec.mount.bind";
+    pub const EXEC_MOUNT_BIND_READONLY: &str = "exec.mount.bind.readonly";
+    pub const EXEC_MOUNT_CACHE: &str = "exec.mount.cache";
+    pub const EXEC_MOUNT_CACHE_SHARING: &str = "exec.mount.cache.sharing";
+    pub const EXEC_MOUNT_SELECTOR: &str = "exec.mount.selector";
+    pub const EXEC_MOUNT_TMPFS: &str = "exec.mount.tmpfs";
+    pub const EXEC_MOUNT_TMPFS_SIZE: &str = "exec.mount.tmpfs.size";
+    pub const EXEC_MOUNT_SECRET: &str = "exec.mount.secret";
+    pub const EXEC_MOUNT_SSH: &str = "exec.mount.ssh";
+    pub const EXEC_SECRET_ENV: &str = "exec.secret.env";
+
+    pub const FILE_BASE: &str = "file.base";
+    pub const FILE_COPY_INCLUDE_PATTERNS: &str = "file.copy.includepatterns";
+
+    pub const CONSTRAINTS: &str = "constraints";
+    pub const PLATFORM: &str = "platform";
+    pub const META_IGNORE_CACHE: &str = "meta.ignorecache";
+    pub const META_DESCRIPTION: &str = "meta.description";
+    pub const MERGE_OP: &str = "mergeop";
+    pub const SOURCE_MAP: &str = "source.map";
+}
+
+/// Gateway capabilities (`frontend/gateway/pb/caps.go`).
+pub mod gateway {
+    pub const SOLVE_BASE: &str = "solve.base";
+    pub const SOLVE_INLINE_RETURN: &str = "solve.inlinereturn";
+    pub const RESOLVE_IMAGE: &str = "resolveimage";
+    pub const READ_FILE: &str = "readfile";
+    pub const RETURN_RESULT: &str = "return";
+    pub const RETURN_MAP: &str = "returnmap";
+    pub const FRONTEND_INPUTS: &str = "frontend.inputs";
+    pub const SOURCE_MAP: &str = "source.map";
+    pub const WARNINGS: &str = "warnings";
+}

@@ -1,0 +1,24 @@
+//! The wire boundary between Stagecraft and BuildKit.
+//!
+//! Everything that BuildKit defines — LLB ops, the gateway API, capability
+//! names — enters the project through this crate, so the rest of the code
+//! never names `bollard_buildkit_proto` directly and a protocol upgrade
+//! touches one place.
+
+pub mod caps;
+pub mod stdio;
+
+/// LLB: ops, definitions and source maps (`solver/pb/ops.proto`).
+pub use bollard_buildkit_proto::pb;
+
+/// The gateway API a frontend speaks to the daemon (`frontend/gateway/pb`).
+pub mod gateway {
+    pub use bollard_buildkit_proto::moby::buildkit::v1::apicaps::ApiCap;
+    pub use bollard_buildkit_proto::moby::buildkit::v1::frontend::*;
+}
+
+/// `google.rpc.Status`, the error a frontend returns to the client.
+pub use bollard_buildkit_proto::google::rpc::Status as RpcStatus;
+
+/// Encoding helpers re-exported so callers need not depend on prost.
+pub use prost::Message;
