@@ -10,3 +10,4 @@ pub mod image;
 pub mod llb;
 pub mod reference;
 pub mod spec;
+pub mod gateway;

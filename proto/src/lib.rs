@@ -17,7 +17,9 @@ pub mod gateway {
     pub use bollard_buildkit_proto::moby::buildkit::v1::frontend::*;
 }
 
-/// `google.rpc.Status`, the error a frontend returns to the client.
+/// `google.rpc.Status`, the error a frontend returns to the client, and
+/// the `Any` its details are wrapped in.
+pub use bollard_buildkit_proto::google::protobuf::Any;
 pub use bollard_buildkit_proto::google::rpc::Status as RpcStatus;
 
 /// Encoding helpers re-exported so callers need not depend on prost.

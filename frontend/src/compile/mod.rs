@@ -22,12 +22,14 @@ pub use scope::ArgScope;
 
 /// What a build can take from outside instead of a stage or image:
 /// `--build-context name=…`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum NamedContext {
     /// `docker-image://ref`: this image instead.
     Image(String),
     /// A client directory, sent as the local source of this name.
     Local(String),
+    /// A graph the caller passed in (gateway inputs).
+    State(llb::State),
 }
 
 /// Everything besides the spec that decides the result.

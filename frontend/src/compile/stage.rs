@@ -201,6 +201,7 @@ impl<'a> Compiler<'a> {
                 NamedContext::Local(local) => {
                     Ok((self.named_local(&local, from), ImageConfig::default(), None))
                 }
+                NamedContext::State(state) => Ok((state, ImageConfig::default(), None)),
             };
         }
         if from == "scratch" {
@@ -250,10 +251,10 @@ impl<'a> Compiler<'a> {
 
     /// The build context, transferred once, limited to the paths used.
     fn context(&mut self) -> State {
-        if let Some(named) = self.options.named_contexts.get(&self.options.context_name) {
-            if let NamedContext::Local(local) = named.clone() {
-                return self.named_local(&local, "context");
-            }
+        match self.options.named_contexts.get(&self.options.context_name).cloned() {
+            Some(NamedContext::Local(local)) => return self.named_local(&local, "context"),
+            Some(NamedContext::State(state)) => return state,
+            _ => {}
         }
         if let Some(state) = &self.context {
             return state.clone();
@@ -295,6 +296,7 @@ impl<'a> Compiler<'a> {
                     )
                 }
                 NamedContext::Local(local) => (self.named_local(&local, &name), name),
+                NamedContext::State(state) => (state, name),
             });
         }
         if name == "scratch" {
@@ -340,7 +342,7 @@ impl<'a> Compiler<'a> {
                 let meta = self.meta(d, text.clone(), step.pos, step.lines.end);
                 d.state = FileOp::on(&d.state)
                     .mkdir(&path, m.mode.unwrap_or(0o755), owner)
-                    .into_state(Some(&d.platform), meta);
+                    .into_state(meta);
                 text
             }
             StepKind::Write(w) => {
@@ -353,7 +355,7 @@ impl<'a> Compiler<'a> {
                 let meta = self.meta(d, text.clone(), step.pos, step.lines.end);
                 d.state = FileOp::on(&d.state)
                     .mkfile(&path, w.mode.unwrap_or(0o644), content.into_bytes(), owner)
-                    .into_state(Some(&d.platform), meta);
+                    .into_state(meta);
                 text
             }
             StepKind::Remove(r) => {
@@ -366,7 +368,7 @@ impl<'a> Compiler<'a> {
                 }
                 let text = format!("REMOVE {}", shown.join(" "));
                 let meta = self.meta(d, text.clone(), step.pos, step.lines.end);
-                d.state = op.into_state(Some(&d.platform), meta);
+                d.state = op.into_state(meta);
                 text
             }
         };
@@ -609,7 +611,7 @@ impl<'a> Compiler<'a> {
         };
         if !base.include_patterns.is_empty() || !base.exclude_patterns.is_empty() {
             self.require(
-                cap::FILE_COPY_INCLUDE_PATTERNS,
+                cap::FILE_COPY_INCLUDE_EXCLUDE_PATTERNS,
                 step.pos,
                 "`include`/`exclude` on copies",
             )?;
@@ -645,10 +647,10 @@ impl<'a> Compiler<'a> {
         let text = format!("COPY {flags}{} {dest}", sources.join(" "));
         let meta = self.meta(d, text.clone(), step.pos, step.lines.end);
         if link {
-            let layer = op.into_state(Some(&d.platform), meta.clone());
+            let layer = op.into_state(meta.clone());
             d.state = llb::merge(&[d.state.clone(), layer], meta);
         } else {
-            d.state = op.into_state(Some(&d.platform), meta);
+            d.state = op.into_state(meta);
         }
         Ok(text)
     }
@@ -706,7 +708,7 @@ impl<'a> Compiler<'a> {
         let meta = self.meta(d, text.clone(), step.pos, step.lines.end);
         d.state = FileOp::on(&d.state)
             .copy(&source, &src, &dest, options)
-            .into_state(Some(&d.platform), meta);
+            .into_state(meta);
         Ok(text)
     }
 

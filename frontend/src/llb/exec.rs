@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use stagecraft_proto::caps::llb as cap;
 use stagecraft_proto::pb;
 
-use super::{Inputs, OpMeta, Platform, State, Vertex};
+use super::{Cap, Inputs, OpMeta, Platform, State, Vertex};
 
 /// BuildKit's output index for "this mount's changes are discarded".
 const SKIP_OUTPUT: i64 = -1;
@@ -95,7 +95,7 @@ impl Exec {
     /// Runs on `root` and returns the root filesystem afterwards.
     pub fn run(&self, root: &State, platform: &Platform, meta: OpMeta) -> State {
         let mut inputs = Inputs::default();
-        let mut caps = BTreeSet::from([cap::EXEC_META_BASE]);
+        let mut caps = BTreeSet::from([cap::EXEC_META_BASE.into()]);
         let mut mounts = vec![pb::Mount {
             input: inputs.index_of(root),
             dest: "/".to_string(),
@@ -106,16 +106,13 @@ impl Exec {
             mounts.push(encode_mount(mount, &mut inputs, &mut caps));
         }
         if self.network != Network::Default {
-            caps.insert(cap::EXEC_META_NETWORK);
+            caps.insert(cap::EXEC_META_NETWORK.into());
         }
         if self.insecure {
-            caps.insert(cap::EXEC_META_SECURITY);
+            caps.insert(cap::EXEC_META_SECURITY.into());
         }
         if !self.secret_env.is_empty() {
-            caps.insert(cap::EXEC_SECRET_ENV);
-        }
-        if !self.extra_hosts.is_empty() {
-            caps.insert(cap::EXEC_META_EXTRA_HOSTS);
+            caps.insert(cap::EXEC_SECRET_ENV.into());
         }
         let op = pb::ExecOp {
             meta: Some(pb::Meta {
@@ -175,7 +172,7 @@ impl Exec {
 fn encode_mount(
     mount: &ExecMount,
     inputs: &mut Inputs,
-    caps: &mut BTreeSet<&'static str>,
+    caps: &mut BTreeSet<Cap>,
 ) -> pb::Mount {
     let skip = |dest: &str, kind: pb::MountType| pb::Mount {
         input: Inputs::EMPTY,
@@ -191,13 +188,13 @@ fn encode_mount(
             sharing,
             base,
         } => {
-            caps.insert(cap::EXEC_MOUNT_CACHE);
-            caps.insert(cap::EXEC_MOUNT_CACHE_SHARING);
+            caps.insert(cap::EXEC_MOUNT_CACHE.into());
+            caps.insert(cap::EXEC_MOUNT_CACHE_SHARING.into());
             let mut m = skip(target, pb::MountType::Cache);
             if let Some((state, selector)) = base {
                 m.input = inputs.index_of(state);
                 m.selector = selector.clone();
-                caps.insert(cap::EXEC_MOUNT_SELECTOR);
+                caps.insert(cap::EXEC_MOUNT_SELECTOR.into());
             }
             m.cache_opt = Some(pb::CacheOpt {
                 id: id.clone(),
@@ -217,7 +214,7 @@ fn encode_mount(
             mode,
             optional,
         } => {
-            caps.insert(cap::EXEC_MOUNT_SECRET);
+            caps.insert(cap::EXEC_MOUNT_SECRET.into());
             let mut m = skip(target, pb::MountType::Secret);
             m.secret_opt = Some(pb::SecretOpt {
                 id: id.clone(),
@@ -236,7 +233,7 @@ fn encode_mount(
             mode,
             optional,
         } => {
-            caps.insert(cap::EXEC_MOUNT_SSH);
+            caps.insert(cap::EXEC_MOUNT_SSH.into());
             let mut m = skip(target, pb::MountType::Ssh);
             m.ssh_opt = Some(pb::SshOpt {
                 id: id.clone(),
@@ -248,10 +245,10 @@ fn encode_mount(
             m
         }
         ExecMount::Tmpfs { target, size } => {
-            caps.insert(cap::EXEC_MOUNT_TMPFS);
+            caps.insert(cap::EXEC_MOUNT_TMPFS.into());
             let mut m = skip(target, pb::MountType::Tmpfs);
             if *size > 0 {
-                caps.insert(cap::EXEC_MOUNT_TMPFS_SIZE);
+                caps.insert(cap::EXEC_MOUNT_TMPFS_SIZE.into());
             }
             m.tmpfs_opt = Some(pb::TmpfsOpt { size: *size as i64 });
             m
@@ -262,12 +259,12 @@ fn encode_mount(
             selector,
             writable,
         } => {
-            caps.insert(cap::EXEC_MOUNT_BIND);
+            caps.insert(cap::EXEC_MOUNT_BIND.into());
             if !selector.is_empty() {
-                caps.insert(cap::EXEC_MOUNT_SELECTOR);
+                caps.insert(cap::EXEC_MOUNT_SELECTOR.into());
             }
-            if !writable {
-                caps.insert(cap::EXEC_MOUNT_BIND_READONLY);
+            if *writable {
+                caps.insert(cap::EXEC_MOUNT_BIND_RW_NO_OUTPUT.into());
             }
             pb::Mount {
                 input: inputs.index_of(source),

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use stagecraft_proto::caps::llb as cap;
 use stagecraft_proto::pb;
 
-use super::{Inputs, OpMeta, Platform, State, Vertex};
+use super::{Cap, Inputs, OpMeta, State, Vertex};
 
 /// LLB's "no timestamp override" value.
 const NO_TIMESTAMP: i64 = -1;
@@ -163,7 +163,9 @@ impl FileOp {
         self.actions.is_empty()
     }
 
-    pub fn into_state(self, platform: Option<&Platform>, meta: OpMeta) -> State {
+    /// File ops run on any worker; like BuildKit's own client, they carry
+    /// no platform.
+    pub fn into_state(self, meta: OpMeta) -> State {
         if self.actions.is_empty() {
             return self.base;
         }
@@ -181,7 +183,7 @@ impl FileOp {
         // after the op's inputs.
         let input_count = inputs.len();
         let last = self.actions.len() - 1;
-        let mut caps = BTreeSet::from([cap::FILE_BASE]);
+        let mut caps = BTreeSet::from([cap::FILE_BASE.into()]);
         let actions = self
             .actions
             .into_iter()
@@ -204,7 +206,7 @@ impl FileOp {
             Vertex {
                 op: pb::op::Op::File(pb::FileOp { actions }),
                 inputs: inputs.into_vec(),
-                platform: platform.cloned(),
+                platform: None,
                 meta,
                 caps,
             },
@@ -216,7 +218,7 @@ impl FileOp {
 fn encode(
     action: Action,
     input: i64,
-    caps: &mut BTreeSet<&'static str>,
+    caps: &mut BTreeSet<Cap>,
 ) -> pb::file_action::Action {
     use pb::file_action::Action as A;
     match action {
@@ -224,7 +226,7 @@ fn encode(
             src, dest, options, ..
         } => {
             if !options.include_patterns.is_empty() || !options.exclude_patterns.is_empty() {
-                caps.insert(cap::FILE_COPY_INCLUDE_PATTERNS);
+                caps.insert(cap::FILE_COPY_INCLUDE_EXCLUDE_PATTERNS.into());
             }
             A::Copy(pb::FileActionCopy {
                 src,

@@ -32,7 +32,7 @@ pub fn merge(layers: &[State], meta: OpMeta) -> State {
             inputs: inputs.into_vec(),
             platform: None,
             meta,
-            caps: BTreeSet::from([cap::MERGE_OP]),
+            caps: BTreeSet::from([cap::MERGE_OP.into()]),
         },
         0,
     )

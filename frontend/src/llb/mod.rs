@@ -7,11 +7,13 @@
 mod dump;
 mod exec;
 mod file;
+mod import;
 mod marshal;
 mod merge;
 mod platform;
 mod source;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ pub use dump::dump;
 pub use exec::{CacheSharing, Exec, ExecMount, Network, SecretEnv};
 pub use file::{Chown, CopyOptions, FileOp, Owner};
 pub use marshal::{digest_of, marshal, SourceFile};
+pub use import::{from_definition, ImportError};
 pub use merge::merge;
 pub use platform::Platform;
 pub use source::{git, http, image, local, LocalOptions};
@@ -47,6 +50,9 @@ impl OpMeta {
     }
 }
 
+/// A capability name: ours are static, imported ones are owned.
+pub(crate) type Cap = Cow<'static, str>;
+
 /// One op in the graph, with its inputs.
 #[derive(Debug)]
 pub(crate) struct Vertex {
@@ -55,7 +61,7 @@ pub(crate) struct Vertex {
     pub platform: Option<Platform>,
     pub meta: OpMeta,
     /// LLB capabilities this op needs from the daemon.
-    pub caps: BTreeSet<&'static str>,
+    pub caps: BTreeSet<Cap>,
 }
 
 /// One output (filesystem) of a vertex.

@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use stagecraft_proto::caps::llb as cap;
 use stagecraft_proto::pb;
 
-use super::{OpMeta, Platform, State, Vertex};
+use super::{Cap, OpMeta, Platform, State, Vertex};
 
 fn source(
     identifier: String,
     attrs: BTreeMap<String, String>,
     platform: Option<&Platform>,
-    caps: BTreeSet<&'static str>,
+    caps: BTreeSet<Cap>,
     meta: OpMeta,
 ) -> State {
     State::from_vertex(
@@ -34,7 +34,7 @@ pub fn image(reference: &str, platform: &Platform, meta: OpMeta) -> State {
         format!("docker-image://{reference}"),
         BTreeMap::new(),
         Some(platform),
-        BTreeSet::from([cap::SOURCE_IMAGE]),
+        BTreeSet::from([cap::SOURCE_IMAGE.into()]),
         meta,
     )
 }
@@ -55,14 +55,14 @@ pub struct LocalOptions {
 /// A directory the client sends (`--local NAME=path`).
 pub fn local(name: &str, options: &LocalOptions, meta: OpMeta) -> State {
     let mut attrs = BTreeMap::new();
-    let mut caps = BTreeSet::from([cap::SOURCE_LOCAL]);
-    let mut list_attr = |key: &str, list: &[String], capability| {
+    let mut caps = BTreeSet::from([cap::SOURCE_LOCAL.into()]);
+    let mut list_attr = |key: &str, list: &[String], capability: &'static str| {
         if !list.is_empty() {
             attrs.insert(
                 key.to_string(),
                 serde_json::to_string(list).expect("strings serialize"),
             );
-            caps.insert(capability);
+            caps.insert(capability.into());
         }
     };
     list_attr(
@@ -82,11 +82,11 @@ pub fn local(name: &str, options: &LocalOptions, meta: OpMeta) -> State {
     );
     if let Some(hint) = &options.shared_key_hint {
         attrs.insert("local.sharedkeyhint".to_string(), hint.clone());
-        caps.insert(cap::SOURCE_LOCAL_SHARED_KEY_HINT);
+        caps.insert(cap::SOURCE_LOCAL_SHARED_KEY_HINT.into());
     }
     if let Some(session) = &options.session_id {
         attrs.insert("local.session".to_string(), session.clone());
-        caps.insert(cap::SOURCE_LOCAL_SESSION_ID);
+        caps.insert(cap::SOURCE_LOCAL_SESSION_ID.into());
     }
     source(format!("local://{name}"), attrs, None, caps, meta)
 }
@@ -94,10 +94,10 @@ pub fn local(name: &str, options: &LocalOptions, meta: OpMeta) -> State {
 /// A file downloaded over HTTP(S), verified against `checksum` when given.
 pub fn http(url: &str, checksum: Option<&str>, filename: Option<&str>, meta: OpMeta) -> State {
     let mut attrs = BTreeMap::new();
-    let mut caps = BTreeSet::from([cap::SOURCE_HTTP]);
+    let mut caps = BTreeSet::from([cap::SOURCE_HTTP.into()]);
     if let Some(sum) = checksum {
         attrs.insert("http.checksum".to_string(), sum.to_string());
-        caps.insert(cap::SOURCE_HTTP_CHECKSUM);
+        caps.insert(cap::SOURCE_HTTP_CHECKSUM.into());
     }
     if let Some(name) = filename {
         attrs.insert("http.filename".to_string(), name.to_string());
@@ -117,13 +117,14 @@ pub fn git(remote: &str, reference: Option<&str>, keep_git_dir: bool, meta: OpMe
         identifier.push_str(r);
     }
     let mut attrs = BTreeMap::new();
-    let mut caps = BTreeSet::from([cap::SOURCE_GIT]);
+    let mut caps = BTreeSet::from([cap::SOURCE_GIT.into()]);
     if remote.contains("://") {
         attrs.insert("git.fullurl".to_string(), remote.to_string());
+        caps.insert(cap::SOURCE_GIT_FULL_URL.into());
     }
     if keep_git_dir {
         attrs.insert("git.keepgitdir".to_string(), "true".to_string());
-        caps.insert(cap::SOURCE_GIT_KEEP_DIR);
+        caps.insert(cap::SOURCE_GIT_KEEP_DIR.into());
     }
     source(identifier, attrs, None, caps, meta)
 }

@@ -1,0 +1,236 @@
+//! `stagecraft frontend`: the gateway frontend BuildKit runs for
+//! `# syntax=<our image>`. Load the spec through the daemon, compile it for
+//! each target platform, solve, and return the images with their configs.
+
+mod load;
+mod settings;
+
+use std::collections::BTreeMap;
+
+use stagecraft_proto::{pb, RpcStatus};
+
+use crate::compile::{self, ResolvedImages};
+use crate::gateway::{Bridge, FrontendOptions, GatewayError, PlatformResult};
+use crate::image::ImageConfig;
+use crate::llb::Platform;
+use crate::spec::{Spec, SpecError};
+use settings::Settings;
+
+/// Why a build failed, before it becomes a status for the client.
+#[derive(Debug, thiserror::Error)]
+pub enum FrontendError {
+    /// A problem in the spec; `text` is the spec as read, for the snippet.
+    #[error("{error}")]
+    Spec { error: SpecError, text: String },
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error("{0}")]
+    Options(String),
+}
+
+impl FrontendError {
+    /// The status the client prints. Spec errors carry BuildKit's
+    /// `errdefs.Source` detail, so buildx shows the offending lines the
+    /// way it does for a Dockerfile; daemon errors keep their own details.
+    fn to_rpc_status(&self) -> RpcStatus {
+        match self {
+            FrontendError::Gateway(e) => e.to_rpc_status(),
+            FrontendError::Spec { error, text } => RpcStatus {
+                code: tonic::Code::Unknown as i32,
+                message: match &error.hint {
+                    Some(hint) => format!("{} ({hint})", error.headline()),
+                    None => error.headline(),
+                },
+                details: vec![spec_source_detail(error, text)],
+            },
+            other => RpcStatus {
+                code: tonic::Code::Unknown as i32,
+                message: other.to_string(),
+                details: Vec::new(),
+            },
+        }
+    }
+}
+
+/// `errdefs.Source` as BuildKit encodes error details: Go JSON under the
+/// type URL `github.com/moby/buildkit/errdefs.Source+json`.
+fn spec_source_detail(e: &SpecError, text: &str) -> stagecraft_proto::Any {
+    use base64::Engine;
+    let line = e.pos.line;
+    let value = serde_json::json!({
+        "info": {
+            "filename": e.file,
+            "data": base64::engine::general_purpose::STANDARD.encode(text),
+            "language": "YAML",
+        },
+        "ranges": [{"start": {"line": line}, "end": {"line": line}}],
+    });
+    stagecraft_proto::Any {
+        type_url: "github.com/moby/buildkit/errdefs.Source+json".to_string(),
+        value: serde_json::to_vec(&value).expect("plain JSON"),
+    }
+}
+
+impl FrontendError {
+    pub fn spec(error: SpecError, text: &str) -> Self {
+        FrontendError::Spec {
+            error,
+            text: text.to_string(),
+        }
+    }
+}
+
+/// Entry point of the `frontend` subcommand; returns the exit code.
+pub fn main() -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        // Deep specs make deep graphs; keep recursion-heavy code safe.
+        .thread_stack_size(16 << 20)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stagecraft frontend: cannot start: {e}");
+            return 1;
+        }
+    };
+    let code = runtime.block_on(run());
+    // The stdin reader may be blocked in a read; do not wait for it.
+    runtime.shutdown_background();
+    code
+}
+
+/// stderr reaches only the daemon's log, so every failure that can be
+/// reported goes back through `Return`; after that the process exits 0,
+/// as a non-zero exit would override the reported error.
+async fn run() -> i32 {
+    let bridge = match Bridge::connect_stdio().await {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("stagecraft frontend: {e}");
+            return 1;
+        }
+    };
+    let options = FrontendOptions::from_env();
+    match build(&bridge, &options).await {
+        Ok(()) => 0,
+        Err(FrontendError::Gateway(e)) if e.is_disconnect() => {
+            eprintln!("stagecraft frontend: the daemon closed the connection: {e}");
+            1
+        }
+        Err(e) => {
+            eprintln!("stagecraft frontend: {e}");
+            match bridge.return_error(e.to_rpc_status()).await {
+                Ok(()) => 0,
+                Err(r) => {
+                    eprintln!("stagecraft frontend: cannot report the error: {r}");
+                    1
+                }
+            }
+        }
+    }
+}
+
+async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), FrontendError> {
+    let inputs = bridge.inputs().await?;
+    let settings = Settings::from_options(options, bridge.caps(), &inputs)?;
+    let loaded = load::spec_and_ignore(bridge, &settings, &inputs).await?;
+    let spec = loaded.spec;
+    let mut solves = tokio::task::JoinSet::new();
+    for (index, platform) in settings.platforms.iter().enumerate() {
+        let mut compile_options = settings.compile_options(platform, &loaded.context_excludes);
+        compile_options.caps = Some(bridge.caps().llb.clone());
+        let resolved = resolve_images(bridge, &spec, &compile_options, &settings.resolve_mode).await?;
+        let compiled = compile::compile(&spec, &compile_options, &resolved).map_err(|e| FrontendError::spec(e, &spec.text))?;
+        if index == 0 {
+            warn_unused_args(bridge, &spec, &compiled.unused_build_args).await;
+        }
+        let config = final_config(compiled.image, &settings);
+        let bridge = bridge.clone();
+        let cache_imports = settings.cache_imports.clone();
+        let id = settings.multi_platform.then(|| platform.to_string());
+        solves.spawn(async move {
+            let reference = bridge.solve(compiled.definition, cache_imports).await?;
+            Ok::<_, GatewayError>((
+                index,
+                PlatformResult {
+                    platform: id,
+                    reference,
+                    config: config.to_json(),
+                },
+            ))
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = solves.join_next().await {
+        let result = joined.map_err(|e| FrontendError::Options(format!("a solve task failed: {e}")))??;
+        results.push(result);
+    }
+    // Keep the platform order the user asked for.
+    results.sort_by_key(|(index, _)| *index);
+    bridge
+        .return_images(results.into_iter().map(|(_, r)| r).collect(), BTreeMap::new())
+        .await?;
+    Ok(())
+}
+
+/// Asks the daemon for every base image's config, so the stage inherits
+/// its env, user, workdir, entrypoint… and the reference gets pinned.
+async fn resolve_images(bridge: &Bridge, spec: &Spec, options: &compile::CompileOptions, mode: &str) -> Result<ResolvedImages, FrontendError> {
+    let needed = compile::images_needed(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
+    let mut resolved = ResolvedImages::default();
+    for (reference, platform) in needed {
+        let log_name = format!("[internal] load metadata for {reference}");
+        let (digest, config) = bridge.resolve_image_config(&reference, &platform.to_pb(), mode, &log_name).await?;
+        let config = ImageConfig::from_json(&config)
+            .map_err(|e| FrontendError::Options(format!("the config of {reference} is not valid JSON: {e}")))?;
+        resolved.0.insert(
+            (reference, platform.to_string()),
+            compile::BaseImage {
+                digest: (!digest.is_empty()).then_some(digest),
+                config,
+            },
+        );
+    }
+    Ok(resolved)
+}
+
+fn final_config(mut config: ImageConfig, settings: &Settings) -> ImageConfig {
+    for (key, value) in &settings.labels {
+        config.config.labels.insert(key.clone(), value.clone());
+    }
+    config
+}
+
+async fn warn_unused_args(bridge: &Bridge, spec: &Spec, unused: &[String]) {
+    if unused.is_empty() {
+        return;
+    }
+    let short = format!(
+        "build arg{} {} not declared in {}",
+        if unused.len() == 1 { "" } else { "s" },
+        unused.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "),
+        spec.file
+    );
+    let detail = vec!["Declare them under `args:` in the spec to use them, or drop the --build-arg.".to_string()];
+    let info = pb::SourceInfo {
+        filename: spec.file.clone(),
+        data: spec.text.clone().into_bytes(),
+        language: "YAML".to_string(),
+        definition: None,
+    };
+    if let Err(e) = bridge.warn(&short, &detail, Some(info), Vec::new()).await {
+        eprintln!("stagecraft frontend: cannot send warning: {e}");
+    }
+}
+
+/// The platform a worker reports, in our form.
+fn worker_platform(p: &pb::Platform) -> Platform {
+    let text = if p.variant.is_empty() {
+        format!("{}/{}", p.os, p.architecture)
+    } else {
+        format!("{}/{}/{}", p.os, p.architecture, p.variant)
+    };
+    Platform::parse(&text).unwrap_or_else(Platform::host)
+}
