@@ -6,8 +6,8 @@
 
 pub mod compile;
 pub mod frontend;
+pub mod gateway;
 pub mod image;
 pub mod llb;
 pub mod reference;
 pub mod spec;
-pub mod gateway;

@@ -251,7 +251,12 @@ impl<'a> Compiler<'a> {
 
     /// The build context, transferred once, limited to the paths used.
     fn context(&mut self) -> State {
-        match self.options.named_contexts.get(&self.options.context_name).cloned() {
+        match self
+            .options
+            .named_contexts
+            .get(&self.options.context_name)
+            .cloned()
+        {
             Some(NamedContext::Local(local)) => return self.named_local(&local, "context"),
             Some(NamedContext::State(state)) => return state,
             _ => {}

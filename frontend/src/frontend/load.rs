@@ -16,24 +16,37 @@ pub struct Loaded {
     pub context_excludes: Vec<String>,
 }
 
-pub async fn spec_and_ignore(bridge: &crate::gateway::Bridge, settings: &Settings, inputs: &HashMap<String, pb::Definition>) -> Result<Loaded, FrontendError> {
+pub async fn spec_and_ignore(
+    bridge: &crate::gateway::Bridge,
+    settings: &Settings,
+    inputs: &HashMap<String, pb::Definition>,
+) -> Result<Loaded, FrontendError> {
     let filename = settings.filename.trim_start_matches("./").to_string();
     let spec_def = match inputs.get(&settings.spec_local) {
         Some(def) => def.clone(),
-        None => local_files(settings, &settings.spec_local, &[filename.clone()], format!("[internal] load build definition from {filename}")),
+        None => local_files(
+            settings,
+            &settings.spec_local,
+            &[filename.clone()],
+            format!("[internal] load build definition from {filename}"),
+        ),
     };
     let reference = bridge.solve(spec_def, Vec::new()).await?;
     let bytes = bridge
         .read_file(&reference, &filename, spec::MAX_SPEC_BYTES + 1)
         .await
         .map_err(|e| FrontendError::Options(format!("cannot read the spec `{filename}`: {e}")))?;
-    let spec = spec::parse(&filename, &bytes).map_err(|e| FrontendError::spec(e, &String::from_utf8_lossy(&bytes)))?;
+    let spec = spec::parse(&filename, &bytes)
+        .map_err(|e| FrontendError::spec(e, &String::from_utf8_lossy(&bytes)))?;
     let context_excludes = if inputs.contains_key(&settings.context_local) {
         Vec::new()
     } else {
         dockerignore(bridge, settings).await?
     };
-    Ok(Loaded { spec, context_excludes })
+    Ok(Loaded {
+        spec,
+        context_excludes,
+    })
 }
 
 fn local_files(settings: &Settings, local: &str, files: &[String], name: String) -> pb::Definition {
@@ -51,9 +64,17 @@ fn local_files(settings: &Settings, local: &str, files: &[String], name: String)
     llb::marshal(&state, None)
 }
 
-async fn dockerignore(bridge: &crate::gateway::Bridge, settings: &Settings) -> Result<Vec<String>, FrontendError> {
+async fn dockerignore(
+    bridge: &crate::gateway::Bridge,
+    settings: &Settings,
+) -> Result<Vec<String>, FrontendError> {
     const FILE: &str = ".dockerignore";
-    let def = local_files(settings, &settings.context_local, &[FILE.to_string()], "[internal] load .dockerignore".to_string());
+    let def = local_files(
+        settings,
+        &settings.context_local,
+        &[FILE.to_string()],
+        "[internal] load .dockerignore".to_string(),
+    );
     let reference = bridge.solve(def, Vec::new()).await?;
     // A missing file is the common case, not an error.
     let Ok(bytes) = bridge.read_file(&reference, FILE, 1 << 20).await else {
@@ -80,6 +101,9 @@ mod tests {
 
     #[test]
     fn reads_dockerignore() {
-        assert_eq!(parse_dockerignore("# c\n\n/target\n!keep\n*.log \n"), vec!["target", "!keep", "*.log"]);
+        assert_eq!(
+            parse_dockerignore("# c\n\n/target\n!keep\n*.log \n"),
+            vec!["target", "!keep", "*.log"]
+        );
     }
 }

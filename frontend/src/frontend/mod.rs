@@ -141,8 +141,10 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
     for (index, platform) in settings.platforms.iter().enumerate() {
         let mut compile_options = settings.compile_options(platform, &loaded.context_excludes);
         compile_options.caps = Some(bridge.caps().llb.clone());
-        let resolved = resolve_images(bridge, &spec, &compile_options, &settings.resolve_mode).await?;
-        let compiled = compile::compile(&spec, &compile_options, &resolved).map_err(|e| FrontendError::spec(e, &spec.text))?;
+        let resolved =
+            resolve_images(bridge, &spec, &compile_options, &settings.resolve_mode).await?;
+        let compiled = compile::compile(&spec, &compile_options, &resolved)
+            .map_err(|e| FrontendError::spec(e, &spec.text))?;
         if index == 0 {
             warn_unused_args(bridge, &spec, &compiled.unused_build_args).await;
         }
@@ -164,27 +166,40 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
     }
     let mut results = Vec::new();
     while let Some(joined) = solves.join_next().await {
-        let result = joined.map_err(|e| FrontendError::Options(format!("a solve task failed: {e}")))??;
+        let result =
+            joined.map_err(|e| FrontendError::Options(format!("a solve task failed: {e}")))??;
         results.push(result);
     }
     // Keep the platform order the user asked for.
     results.sort_by_key(|(index, _)| *index);
     bridge
-        .return_images(results.into_iter().map(|(_, r)| r).collect(), BTreeMap::new())
+        .return_images(
+            results.into_iter().map(|(_, r)| r).collect(),
+            BTreeMap::new(),
+        )
         .await?;
     Ok(())
 }
 
 /// Asks the daemon for every base image's config, so the stage inherits
 /// its env, user, workdir, entrypoint… and the reference gets pinned.
-async fn resolve_images(bridge: &Bridge, spec: &Spec, options: &compile::CompileOptions, mode: &str) -> Result<ResolvedImages, FrontendError> {
-    let needed = compile::images_needed(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
+async fn resolve_images(
+    bridge: &Bridge,
+    spec: &Spec,
+    options: &compile::CompileOptions,
+    mode: &str,
+) -> Result<ResolvedImages, FrontendError> {
+    let needed =
+        compile::images_needed(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
     let mut resolved = ResolvedImages::default();
     for (reference, platform) in needed {
         let log_name = format!("[internal] load metadata for {reference}");
-        let (digest, config) = bridge.resolve_image_config(&reference, &platform.to_pb(), mode, &log_name).await?;
-        let config = ImageConfig::from_json(&config)
-            .map_err(|e| FrontendError::Options(format!("the config of {reference} is not valid JSON: {e}")))?;
+        let (digest, config) = bridge
+            .resolve_image_config(&reference, &platform.to_pb(), mode, &log_name)
+            .await?;
+        let config = ImageConfig::from_json(&config).map_err(|e| {
+            FrontendError::Options(format!("the config of {reference} is not valid JSON: {e}"))
+        })?;
         resolved.0.insert(
             (reference, platform.to_string()),
             compile::BaseImage {
@@ -210,10 +225,16 @@ async fn warn_unused_args(bridge: &Bridge, spec: &Spec, unused: &[String]) {
     let short = format!(
         "build arg{} {} not declared in {}",
         if unused.len() == 1 { "" } else { "s" },
-        unused.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "),
+        unused
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
         spec.file
     );
-    let detail = vec!["Declare them under `args:` in the spec to use them, or drop the --build-arg.".to_string()];
+    let detail = vec![
+        "Declare them under `args:` in the spec to use them, or drop the --build-arg.".to_string(),
+    ];
     let info = pb::SourceInfo {
         filename: spec.file.clone(),
         data: spec.text.clone().into_bytes(),

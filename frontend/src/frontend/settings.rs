@@ -35,28 +35,58 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_options(o: &FrontendOptions, caps: &DaemonCaps, inputs: &HashMap<String, pb::Definition>) -> Result<Settings, FrontendError> {
-        let build_platform = caps.platforms.first().map(worker_platform).unwrap_or_else(Platform::host);
+    pub fn from_options(
+        o: &FrontendOptions,
+        caps: &DaemonCaps,
+        inputs: &HashMap<String, pb::Definition>,
+    ) -> Result<Settings, FrontendError> {
+        let build_platform = caps
+            .platforms
+            .first()
+            .map(worker_platform)
+            .unwrap_or_else(Platform::host);
         let platforms = match o.get("platform").filter(|p| !p.is_empty()) {
             Some(list) => list
                 .split(',')
-                .map(|p| Platform::parse(p).ok_or_else(|| FrontendError::Options(format!("invalid platform `{p}`: expected os/arch[/variant]"))))
+                .map(|p| {
+                    Platform::parse(p).ok_or_else(|| {
+                        FrontendError::Options(format!(
+                            "invalid platform `{p}`: expected os/arch[/variant]"
+                        ))
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?,
             None => vec![build_platform.clone()],
         };
         let no_cache = o.get("no-cache");
         Ok(Settings {
-            filename: o.get("filename").filter(|f| !f.is_empty()).unwrap_or("Dockerfile").to_string(),
+            filename: o
+                .get("filename")
+                .filter(|f| !f.is_empty())
+                .unwrap_or("Dockerfile")
+                .to_string(),
             spec_local: o.get("dockerfilekey").unwrap_or("dockerfile").to_string(),
             context_local: o.get("contextkey").unwrap_or("context").to_string(),
-            target: o.get("target").filter(|t| !t.is_empty()).map(str::to_string),
-            build_args: o.with_prefix("build-arg:").map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            target: o
+                .get("target")
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            build_args: o
+                .with_prefix("build-arg:")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             multi_platform: platforms.len() > 1 || o.get("multi-platform") == Some("true"),
             platforms,
             build_platform,
-            labels: o.with_prefix("label:").map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: o
+                .with_prefix("label:")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             no_cache: no_cache == Some(""),
-            no_cache_stages: no_cache.filter(|v| !v.is_empty()).map(|v| v.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default(),
+            no_cache_stages: no_cache
+                .filter(|v| !v.is_empty())
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default(),
             cache_imports: cache_imports(o.get("cache-imports"))?,
             named_contexts: named_contexts(o, inputs)?,
             network: match o.get("force-network-mode") {
@@ -65,16 +95,26 @@ impl Settings {
                 _ => llb::Network::Default,
             },
             extra_hosts: extra_hosts(o.get("add-hosts").unwrap_or(""))?,
-            session_id: std::env::var("BUILDKIT_SESSION_ID").ok().filter(|s| !s.is_empty()),
+            session_id: std::env::var("BUILDKIT_SESSION_ID")
+                .ok()
+                .filter(|s| !s.is_empty()),
             resolve_mode: match o.get("image-resolve-mode") {
                 Some(mode @ ("pull" | "local" | "default")) => mode.to_string(),
                 None | Some("") => "default".to_string(),
-                Some(other) => return Err(FrontendError::Options(format!("invalid image-resolve-mode `{other}`: expected default, pull or local"))),
+                Some(other) => {
+                    return Err(FrontendError::Options(format!(
+                        "invalid image-resolve-mode `{other}`: expected default, pull or local"
+                    )))
+                }
             },
         })
     }
 
-    pub fn compile_options(&self, platform: &Platform, context_excludes: &[String]) -> CompileOptions {
+    pub fn compile_options(
+        &self,
+        platform: &Platform,
+        context_excludes: &[String],
+    ) -> CompileOptions {
         let mut c = CompileOptions::new(platform.clone());
         c.build_platform = self.build_platform.clone();
         c.target = self.target.clone();
@@ -103,7 +143,8 @@ fn cache_imports(value: Option<&str>) -> Result<Vec<CacheOptionsEntry>, Frontend
     let Some(text) = value.filter(|v| !v.trim().is_empty()) else {
         return Ok(Vec::new());
     };
-    let entries: Vec<Entry> = serde_json::from_str(text).map_err(|e| FrontendError::Options(format!("invalid cache-imports `{text}`: {e}")))?;
+    let entries: Vec<Entry> = serde_json::from_str(text)
+        .map_err(|e| FrontendError::Options(format!("invalid cache-imports `{text}`: {e}")))?;
     Ok(entries
         .into_iter()
         .map(|e| CacheOptionsEntry {
@@ -114,7 +155,10 @@ fn cache_imports(value: Option<&str>) -> Result<Vec<CacheOptionsEntry>, Frontend
 }
 
 /// `context:NAME` = `docker-image://ref` | `local:NAME` | `input:NAME`.
-fn named_contexts(o: &FrontendOptions, inputs: &HashMap<String, pb::Definition>) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
+fn named_contexts(
+    o: &FrontendOptions,
+    inputs: &HashMap<String, pb::Definition>,
+) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
     let mut out = BTreeMap::new();
     for (name, value) in o.with_prefix("context:") {
         let context = if let Some(reference) = value.strip_prefix("docker-image://") {
@@ -122,10 +166,15 @@ fn named_contexts(o: &FrontendOptions, inputs: &HashMap<String, pb::Definition>)
         } else if let Some(local) = value.strip_prefix("local:") {
             NamedContext::Local(local.to_string())
         } else if let Some(input) = value.strip_prefix("input:") {
-            let def = inputs
-                .get(input)
-                .ok_or_else(|| FrontendError::Options(format!("context `{name}` names input `{input}`, which the caller did not send")))?;
-            NamedContext::State(llb::from_definition(def).map_err(|e| FrontendError::Options(format!("input `{input}`: {e}")))?)
+            let def = inputs.get(input).ok_or_else(|| {
+                FrontendError::Options(format!(
+                    "context `{name}` names input `{input}`, which the caller did not send"
+                ))
+            })?;
+            NamedContext::State(
+                llb::from_definition(def)
+                    .map_err(|e| FrontendError::Options(format!("input `{input}`: {e}")))?,
+            )
         } else {
             return Err(FrontendError::Options(format!(
                 "unsupported build context `{name}={value}`: use a directory or docker-image://REF"
@@ -145,7 +194,9 @@ fn extra_hosts(value: &str) -> Result<Vec<(String, String)>, FrontendError> {
             h.split_once('=')
                 .or_else(|| h.split_once(':'))
                 .map(|(host, ip)| (host.trim().to_string(), ip.trim().to_string()))
-                .ok_or_else(|| FrontendError::Options(format!("invalid add-host `{h}`: expected host=ip")))
+                .ok_or_else(|| {
+                    FrontendError::Options(format!("invalid add-host `{h}`: expected host=ip"))
+                })
         })
         .collect()
 }

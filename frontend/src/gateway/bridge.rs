@@ -13,7 +13,10 @@ pub enum GatewayError {
     /// A call failed; `status` is the daemon's own error, kept whole so it
     /// can be returned to the client with its details (source locations).
     #[error("{call}: {}", .status.message())]
-    Call { call: &'static str, status: Box<tonic::Status> },
+    Call {
+        call: &'static str,
+        status: Box<tonic::Status>,
+    },
     #[error("{0}")]
     Unsupported(String),
 }
@@ -48,7 +51,10 @@ impl GatewayError {
         match self {
             GatewayError::Connect(_) => true,
             GatewayError::Call { status, .. } => {
-                matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Cancelled)
+                matches!(
+                    status.code(),
+                    tonic::Code::Unavailable | tonic::Code::Cancelled
+                )
             }
             GatewayError::Unsupported(_) => false,
         }
@@ -83,12 +89,26 @@ impl Bridge {
     /// Connects over stdio and asks the daemon what it supports.
     pub async fn connect_stdio() -> Result<Bridge, GatewayError> {
         let mut client = stdio::connect_stdio().await?;
-        let pong = client.ping(gw::PingRequest {}).await.map_err(GatewayError::call("ping"))?.into_inner();
-        let enabled = |list: Vec<gw::ApiCap>| list.into_iter().filter(|c| c.enabled).map(|c| c.id).collect();
+        let pong = client
+            .ping(gw::PingRequest {})
+            .await
+            .map_err(GatewayError::call("ping"))?
+            .into_inner();
+        let enabled = |list: Vec<gw::ApiCap>| {
+            list.into_iter()
+                .filter(|c| c.enabled)
+                .map(|c| c.id)
+                .collect()
+        };
         let caps = DaemonCaps {
             llb: enabled(pong.llb_caps),
             gateway: enabled(pong.frontend_api_caps),
-            platforms: pong.workers.into_iter().next().map(|w| w.platforms).unwrap_or_default(),
+            platforms: pong
+                .workers
+                .into_iter()
+                .next()
+                .map(|w| w.platforms)
+                .unwrap_or_default(),
         };
         Ok(Bridge { client, caps })
     }
@@ -107,12 +127,21 @@ impl Bridge {
         if !self.has(caps::gateway::FRONTEND_INPUTS) {
             return Ok(HashMap::new());
         }
-        let response = self.client.clone().inputs(gw::InputsRequest {}).await.map_err(GatewayError::call("inputs"))?;
+        let response = self
+            .client
+            .clone()
+            .inputs(gw::InputsRequest {})
+            .await
+            .map_err(GatewayError::call("inputs"))?;
         Ok(response.into_inner().definitions)
     }
 
     /// Solves a Definition and returns the id of its result.
-    pub async fn solve(&self, definition: pb::Definition, cache_imports: Vec<gw::CacheOptionsEntry>) -> Result<String, GatewayError> {
+    pub async fn solve(
+        &self,
+        definition: pb::Definition,
+        cache_imports: Vec<gw::CacheOptionsEntry>,
+    ) -> Result<String, GatewayError> {
         let request = gw::SolveRequest {
             definition: Some(definition),
             allow_result_return: true,
@@ -120,19 +149,32 @@ impl Bridge {
             cache_imports,
             ..gw::SolveRequest::default()
         };
-        let response = self.client.clone().solve(request).await.map_err(GatewayError::call("solve"))?.into_inner();
+        let response = self
+            .client
+            .clone()
+            .solve(request)
+            .await
+            .map_err(GatewayError::call("solve"))?
+            .into_inner();
         match response.result.and_then(|r| r.result) {
             Some(result::Result::Ref(r)) => Ok(r.id),
             Some(result::Result::RefDeprecated(id)) => Ok(id),
             None if !response.r#ref.is_empty() => Ok(response.r#ref),
             // An empty result (e.g. `scratch` with no steps) has no ref.
             None => Ok(String::new()),
-            Some(_) => Err(GatewayError::Unsupported("solve returned a map of results".into())),
+            Some(_) => Err(GatewayError::Unsupported(
+                "solve returned a map of results".into(),
+            )),
         }
     }
 
     /// Reads a whole file (up to `limit` bytes) from a solved result.
-    pub async fn read_file(&self, reference: &str, path: &str, limit: usize) -> Result<Vec<u8>, GatewayError> {
+    pub async fn read_file(
+        &self,
+        reference: &str,
+        path: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, GatewayError> {
         let request = gw::ReadFileRequest {
             r#ref: reference.to_string(),
             file_path: path.to_string(),
@@ -142,14 +184,25 @@ impl Bridge {
             }),
             mount_index: 0,
         };
-        let response = self.client.clone().read_file(request).await.map_err(GatewayError::call("read file"))?;
+        let response = self
+            .client
+            .clone()
+            .read_file(request)
+            .await
+            .map_err(GatewayError::call("read file"))?;
         Ok(response.into_inner().data)
     }
 
     /// The manifest digest and config JSON of an image for a platform.
     /// `resolve_mode` is `default`, `pull` or `local`; with `local` (what
     /// the docker driver asks for) a locally present image has no digest.
-    pub async fn resolve_image_config(&self, reference: &str, platform: &pb::Platform, resolve_mode: &str, log_name: &str) -> Result<(String, Vec<u8>), GatewayError> {
+    pub async fn resolve_image_config(
+        &self,
+        reference: &str,
+        platform: &pb::Platform,
+        resolve_mode: &str,
+        log_name: &str,
+    ) -> Result<(String, Vec<u8>), GatewayError> {
         let request = gw::ResolveImageConfigRequest {
             r#ref: reference.to_string(),
             platform: Some(platform.clone()),
@@ -168,7 +221,13 @@ impl Bridge {
     }
 
     /// Shows a warning to the user (buildx prints it after the build).
-    pub async fn warn(&self, short: &str, detail: &[String], source: Option<pb::SourceInfo>, ranges: Vec<pb::Range>) -> Result<(), GatewayError> {
+    pub async fn warn(
+        &self,
+        short: &str,
+        detail: &[String],
+        source: Option<pb::SourceInfo>,
+        ranges: Vec<pb::Range>,
+    ) -> Result<(), GatewayError> {
         if !self.has(caps::gateway::WARNINGS) {
             eprintln!("warning: {short}");
             return Ok(());
@@ -182,12 +241,20 @@ impl Bridge {
             ranges,
             ..gw::WarnRequest::default()
         };
-        self.client.clone().warn(request).await.map_err(GatewayError::call("warn"))?;
+        self.client
+            .clone()
+            .warn(request)
+            .await
+            .map_err(GatewayError::call("warn"))?;
         Ok(())
     }
 
     /// Returns the build result: one image, or one per platform.
-    pub async fn return_images(&self, images: Vec<PlatformResult>, mut metadata: BTreeMap<String, Vec<u8>>) -> Result<(), GatewayError> {
+    pub async fn return_images(
+        &self,
+        images: Vec<PlatformResult>,
+        mut metadata: BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), GatewayError> {
         let multi = images.iter().any(|i| i.platform.is_some());
         let result = if multi {
             let mut refs = HashMap::new();
@@ -196,17 +263,29 @@ impl Bridge {
                 let id = image.platform.unwrap_or_default();
                 metadata.insert(format!("containerimage.config/{id}"), image.config);
                 platforms.push(id.clone());
-                refs.insert(id, gw::Ref { id: image.reference, def: None });
+                refs.insert(
+                    id,
+                    gw::Ref {
+                        id: image.reference,
+                        def: None,
+                    },
+                );
             }
             metadata.insert("refs.platforms".to_string(), platforms_json(&platforms));
             result::Result::Refs(gw::RefMap { refs })
         } else {
-            let image = images.into_iter().next().ok_or_else(|| GatewayError::Unsupported("no result to return".into()))?;
+            let image = images
+                .into_iter()
+                .next()
+                .ok_or_else(|| GatewayError::Unsupported("no result to return".into()))?;
             if let Some(platform) = config_platform(&image.config) {
                 metadata.insert("refs.platforms".to_string(), platforms_json(&[platform]));
             }
             metadata.insert("containerimage.config".to_string(), image.config);
-            result::Result::Ref(gw::Ref { id: image.reference, def: None })
+            result::Result::Ref(gw::Ref {
+                id: image.reference,
+                def: None,
+            })
         };
         self.send_return(gw::ReturnRequest {
             result: Some(gw::Result {
@@ -220,7 +299,10 @@ impl Bridge {
     }
 
     /// Returns metadata only (subrequests such as `--call targets`).
-    pub async fn return_metadata(&self, metadata: BTreeMap<String, Vec<u8>>) -> Result<(), GatewayError> {
+    pub async fn return_metadata(
+        &self,
+        metadata: BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), GatewayError> {
         self.send_return(gw::ReturnRequest {
             result: Some(gw::Result {
                 metadata: metadata.into_iter().collect(),
@@ -233,11 +315,19 @@ impl Bridge {
 
     /// Ends the build with an error the client prints.
     pub async fn return_error(&self, status: RpcStatus) -> Result<(), GatewayError> {
-        self.send_return(gw::ReturnRequest { result: None, error: Some(status) }).await
+        self.send_return(gw::ReturnRequest {
+            result: None,
+            error: Some(status),
+        })
+        .await
     }
 
     async fn send_return(&self, request: gw::ReturnRequest) -> Result<(), GatewayError> {
-        self.client.clone().r#return(request).await.map_err(GatewayError::call("return"))?;
+        self.client
+            .clone()
+            .r#return(request)
+            .await
+            .map_err(GatewayError::call("return"))?;
         Ok(())
     }
 }

@@ -42,7 +42,10 @@ impl FrontendOptions {
 
     /// Every option `prefix<name>=value`, as `(name, value)`
     /// (`build-arg:`, `label:`, `context:`).
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.opts
             .iter()
             .filter_map(move |(k, v)| k.strip_prefix(prefix).map(|name| (name, v.as_str())))
@@ -60,13 +63,25 @@ mod tests {
     #[test]
     fn reads_numbered_variables() {
         let o = FrontendOptions::from_vars([
-            ("BUILDKIT_FRONTEND_OPT_0".to_string(), "filename=build.yaml".to_string()),
-            ("BUILDKIT_FRONTEND_OPT_1".to_string(), "build-arg:A=x=y".to_string()),
-            ("BUILDKIT_FRONTEND_OPT_2".to_string(), "no-cache".to_string()),
+            (
+                "BUILDKIT_FRONTEND_OPT_0".to_string(),
+                "filename=build.yaml".to_string(),
+            ),
+            (
+                "BUILDKIT_FRONTEND_OPT_1".to_string(),
+                "build-arg:A=x=y".to_string(),
+            ),
+            (
+                "BUILDKIT_FRONTEND_OPT_2".to_string(),
+                "no-cache".to_string(),
+            ),
             ("PATH".to_string(), "/bin".to_string()),
         ]);
         assert_eq!(o.get("filename"), Some("build.yaml"));
-        assert_eq!(o.with_prefix("build-arg:").collect::<Vec<_>>(), vec![("A", "x=y")]);
+        assert_eq!(
+            o.with_prefix("build-arg:").collect::<Vec<_>>(),
+            vec![("A", "x=y")]
+        );
         assert_eq!(o.get("no-cache"), Some(""));
         assert!(!o.contains("PATH"));
     }

@@ -169,11 +169,7 @@ impl Exec {
     }
 }
 
-fn encode_mount(
-    mount: &ExecMount,
-    inputs: &mut Inputs,
-    caps: &mut BTreeSet<Cap>,
-) -> pb::Mount {
+fn encode_mount(mount: &ExecMount, inputs: &mut Inputs, caps: &mut BTreeSet<Cap>) -> pb::Mount {
     let skip = |dest: &str, kind: pb::MountType| pb::Mount {
         input: Inputs::EMPTY,
         dest: dest.to_string(),

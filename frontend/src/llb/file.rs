@@ -215,11 +215,7 @@ impl FileOp {
     }
 }
 
-fn encode(
-    action: Action,
-    input: i64,
-    caps: &mut BTreeSet<Cap>,
-) -> pb::file_action::Action {
+fn encode(action: Action, input: i64, caps: &mut BTreeSet<Cap>) -> pb::file_action::Action {
     use pb::file_action::Action as A;
     match action {
         Action::Copy {

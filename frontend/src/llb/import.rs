@@ -24,7 +24,8 @@ pub fn from_definition(def: &pb::Definition) -> Result<State, ImportError> {
     let mut ops: HashMap<String, pb::Op> = HashMap::new();
     let mut terminal = None;
     for (i, bytes) in def.def.iter().enumerate() {
-        let op = pb::Op::decode(bytes.as_slice()).map_err(|e| ImportError::Decode(i, e.to_string()))?;
+        let op =
+            pb::Op::decode(bytes.as_slice()).map_err(|e| ImportError::Decode(i, e.to_string()))?;
         if op.op.is_none() {
             terminal = Some(op);
         } else {
@@ -102,7 +103,11 @@ mod tests {
     #[test]
     fn round_trips_a_graph() {
         let platform = Platform::parse("linux/amd64").unwrap();
-        let base = image("docker.io/library/debian:bookworm-slim", &platform, OpMeta::named("base"));
+        let base = image(
+            "docker.io/library/debian:bookworm-slim",
+            &platform,
+            OpMeta::named("base"),
+        );
         let exec = Exec {
             args: vec!["true".into()],
             ..Exec::default()

@@ -165,10 +165,11 @@ impl Checker<'_> {
         // A bare word close to a stage name is a typo, not an image.
         if !value.contains([':', '/', '@']) {
             if let Some(near) = did_you_mean(&value, self.stage_names.iter().map(String::as_str)) {
-                return Err(Problem::new(from.pos, format!("unknown stage `{value}`"))
-                    .hint(format!(
+                return Err(
+                    Problem::new(from.pos, format!("unknown stage `{value}`")).hint(format!(
                     "did you mean `{near}`? (for an image of that name, write `{value}:latest`)"
-                )));
+                )),
+                );
             }
         }
         ImageRef::parse(&value).map(|_| ()).map_err(|e| {
