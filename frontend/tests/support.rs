@@ -1,0 +1,158 @@
+//! Helpers for the end-to-end tests: run docker, build specs, inspect images.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (tests run with the crate dir as cwd).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub struct Output {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The Docker CLI that talks to the test daemon (the one `make e2e-env`
+/// installs, unless `DOCKER` says otherwise).
+pub fn docker_cmd() -> Command {
+    let bin = std::env::var("DOCKER").unwrap_or_else(|_| {
+        if Path::new("/usr/bin/docker").exists() { "/usr/bin/docker".into() } else { "docker".into() }
+    });
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(repo());
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    Output {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs docker and insists it succeeds.
+pub fn docker(args: &[&str]) -> Output {
+    let out = run(docker_cmd().args(args));
+    assert!(out.ok, "docker {} failed:\n{}\n{}", args.join(" "), out.stdout, out.stderr);
+    out
+}
+
+/// `docker buildx build` of `dir/build.yaml` with plain progress.
+pub fn buildx_build(dir: &Path, extra: &[&str]) -> Output {
+    let spec = dir.join("build.yaml");
+    let mut cmd = docker_cmd();
+    cmd.args(["buildx", "build", "--progress=plain", "-f"]).arg(&spec);
+    cmd.args(extra).arg(dir);
+    run(&mut cmd)
+}
+
+/// Builds `examples/NAME` and loads it as `stagecraft-e2e-NAME`.
+pub fn build_example(name: &str, extra: &[&str]) -> String {
+    let tag = format!("stagecraft-e2e-{name}");
+    let dir = repo().join("examples").join(name);
+    let mut args = vec!["--load", "-t", &tag];
+    args.extend_from_slice(extra);
+    let out = buildx_build(&dir, &args);
+    assert!(out.ok, "building example {name} failed:\n{}", out.stderr);
+    tag
+}
+
+pub fn build_example_target(name: &str, target: &str) -> String {
+    let tag = format!("stagecraft-e2e-{name}-{target}");
+    let dir = repo().join("examples").join(name);
+    let out = buildx_build(&dir, &["--load", "-t", &tag, "--target", target]);
+    assert!(out.ok, "building {name} --target {target} failed:\n{}", out.stderr);
+    tag
+}
+
+pub fn image_config(image: &str) -> serde_json::Value {
+    let out = docker(&["image", "inspect", "-f", "{{json .Config}}", image]);
+    serde_json::from_str(out.stdout.trim()).expect("docker prints JSON")
+}
+
+pub fn image_size(image: &str) -> u64 {
+    docker(&["image", "inspect", "-f", "{{.Size}}", image]).stdout.trim().parse().expect("a size")
+}
+
+/// Files (not directories) in the image's filesystem, sorted, without
+/// the few that Docker itself puts into every container.
+pub fn image_files(image: &str) -> Vec<String> {
+    // A command is given because scratch images may have none.
+    let id = docker(&["create", image, "true"]).stdout.trim().to_string();
+    let listing = run(Command::new("sh").args(["-c", &format!("{} export {id} | tar -t", docker_bin())]));
+    docker(&["rm", &id]);
+    assert!(listing.ok, "docker export failed: {}", listing.stderr);
+    let mut files: Vec<String> = listing
+        .stdout
+        .lines()
+        .filter(|l| !l.ends_with('/'))
+        .filter(|l| !matches!(*l, ".dockerenv" | "etc/hostname" | "etc/hosts" | "etc/resolv.conf" | "etc/mtab"))
+        .filter(|l| !l.starts_with("dev/") && !l.starts_with("proc/") && !l.starts_with("sys/"))
+        .map(str::to_string)
+        .collect();
+    files.sort();
+    files
+}
+
+fn docker_bin() -> String {
+    docker_cmd().get_program().to_string_lossy().into_owned()
+}
+
+/// Progress output shows `#N [stage n/m] … ` then `#N CACHED` for a hit.
+pub fn vertex_cached(progress: &str, name: &str) -> bool {
+    let Some(line) = progress.lines().find(|l| l.contains(name) && l.starts_with('#')) else {
+        return false;
+    };
+    let id = line.split_whitespace().next().unwrap();
+    progress.lines().any(|l| l.trim() == format!("{id} CACHED"))
+}
+
+/// Appends to the size report printed at the end of `make test`.
+pub fn report_size(example: &str, final_size: u64, builder_size: u64) {
+    let line = format!(
+        "{example}: final {:.1} MB, builder stage {:.1} MB ({:.0}x smaller)\n",
+        final_size as f64 / 1e6,
+        builder_size as f64 / 1e6,
+        builder_size as f64 / final_size.max(1) as f64
+    );
+    eprint!("{line}");
+    let path = repo().join("target").join("e2e-sizes.txt");
+    let _ = std::fs::create_dir_all(path.parent().unwrap());
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut lines: Vec<String> = text.lines().filter(|l| !l.starts_with(&format!("{example}:"))).map(str::to_string).collect();
+    lines.push(line.trim_end().to_string());
+    lines.sort();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A temporary build directory with a spec, removed on drop.
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn with_spec(spec: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "stagecraft-e2e-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join("build.yaml"), format!("# syntax=stagecraft:dev\n{spec}")).unwrap();
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
