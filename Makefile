@@ -1,0 +1,48 @@
+# Stagecraft — the two commands a new machine needs:
+#   make demo   set everything up and build + run an example through the frontend
+#   make test   set everything up and run the whole test suite (unit, corpus, end-to-end)
+
+SHELL := /bin/bash
+CARGO ?= cargo
+DOCKER ?= /usr/bin/docker
+IMAGE ?= stagecraft:dev
+
+.PHONY: all demo test e2e-env image unit e2e lint schema clean
+
+all: test
+
+# Docker daemon (BuildKit), buildx, local base images and registry. Idempotent.
+e2e-env:
+	bash scripts/e2e-env.sh
+
+# The frontend image, built offline from the working tree.
+image: e2e-env
+	bash scripts/build-image.sh $(IMAGE)
+
+demo: image
+	$(DOCKER) buildx build --progress=plain -f examples/go-hello/build.yaml -t stagecraft-demo --load examples/go-hello
+	$(DOCKER) run --rm stagecraft-demo
+	@echo "demo image size: $$($(DOCKER) image inspect -f '{{.Size}}' stagecraft-demo) bytes"
+
+# Everything that needs no daemon: unit tests, snapshots, the bad-input corpus.
+unit:
+	$(CARGO) test --workspace
+
+# Real builds through the daemon and the frontend image.
+e2e: image
+	$(CARGO) test -p stagecraft --test e2e -- --ignored --test-threads=2
+	@cat target/e2e-sizes.txt 2>/dev/null || true
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint unit e2e
+
+# Regenerates docs/stagecraft.schema.json from the spec types.
+schema:
+	$(CARGO) run -q -p stagecraft -- schema > docs/stagecraft.schema.json
+
+clean:
+	$(CARGO) clean
+	rm -rf build
