@@ -78,8 +78,10 @@ quiet() {
 mkdir -p "$CACHE_DIR" "$STATE_DIR"
 
 # Two test processes may call this at once; only one should install/start things.
+# The daemons we start must not inherit fd 9 (they would hold the lock forever),
+# hence the "9>&-" on their command lines.
 exec 9>/var/lock/stagecraft-e2e-env.lock
-flock 9
+flock -w 900 9 || die "another e2e-env.sh run holds /var/lock/stagecraft-e2e-env.lock"
 
 # ---------------------------------------------------------------- apt mirror
 # Print the first enabled "deb" URI serving suite $1, from deb822 *.sources files
@@ -126,7 +128,7 @@ SECURITY_MIRROR=${SECURITY_MIRROR%/}
 # systemd... The pkg/trixie form pulls from trixie only what those packages need
 # (containerd 1.7); everything else, runc included, stays bookworm.
 TRIXIE_PKGS=(docker.io docker-cli docker-buildx)
-BOOKWORM_PKGS=(iptables debootstrap busybox-static docker-registry ca-certificates curl)
+BOOKWORM_PKGS=(iptables debootstrap busybox-static docker-registry ca-certificates curl procps)
 
 pkg_installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
 
@@ -158,12 +160,13 @@ Pin: release n=trixie
 Pin-Priority: 100
 EOF
   export DEBIAN_FRONTEND=noninteractive
-  quiet apt-get update -q
+  local wait_lock=(-o DPkg::Lock::Timeout=300)     # another apt may be running
+  quiet apt-get "${wait_lock[@]}" update -q
   local args=() p
   for p in "${TRIXIE_PKGS[@]}"; do args+=("$p/trixie"); done
   # --no-install-recommends: skips apparmor, nftables, criu, needrestart, which a
   # daemon in a VM without systemd does not need.
-  quiet apt-get install -y -q --no-install-recommends "${args[@]}" "${BOOKWORM_PKGS[@]}"
+  quiet apt-get "${wait_lock[@]}" install -y -q --no-install-recommends "${args[@]}" "${BOOKWORM_PKGS[@]}"
 }
 
 # ---------------------------------------------------------------- dockerd
@@ -186,19 +189,26 @@ ensure_dockerd() {
     echo "=== $(date -u +%FT%TZ) e2e-env.sh starting dockerd ${DOCKERD_EXTRA_FLAGS[*]}" >>"$DOCKERD_LOG"
     # setsid + nohup: the daemon must outlive this script and the CI step that
     # ran it. dockerd starts and manages its own containerd.
-    setsid nohup dockerd "${DOCKERD_EXTRA_FLAGS[@]}" </dev/null >>"$DOCKERD_LOG" 2>&1 &
+    setsid nohup dockerd "${DOCKERD_EXTRA_FLAGS[@]}" </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
   else
     log "dockerd is running but not answering yet; waiting"
   fi
-  local i
+  local i why="did not answer within ${DOCKERD_WAIT_SECS}s"
   for ((i = 0; i < DOCKERD_WAIT_SECS * 4; i++)); do
     docker_up && { log "dockerd is up"; return 0; }
-    pgrep -x dockerd >/dev/null || break            # died: no point waiting
+    # Died (bad flag, storage or iptables failure...): no point waiting.
+    pgrep -x dockerd >/dev/null || { why="exited"; break; }
     sleep 0.25
   done
-  echo "----- last lines of $DOCKERD_LOG -----" >&2
-  tail -n 40 "$DOCKERD_LOG" >&2 || true
-  die "dockerd did not come up within ${DOCKERD_WAIT_SECS}s (see $DOCKERD_LOG)"
+  # Show this attempt's part of the log only (from our last marker line).
+  echo "----- $DOCKERD_LOG (this attempt, last 40 lines) -----" >&2
+  awk '/^=== .* e2e-env.sh starting dockerd/ { n = NR } { l[NR] = $0 }
+       END { s = (n ? n : 1); if (NR - s > 40) s = NR - 40; for (i = s; i <= NR; i++) print l[i] }' \
+    "$DOCKERD_LOG" >&2 || true
+  echo "-----" >&2
+  die "dockerd $why. If storage or networking is the problem, retry with e.g." \
+      "STAGECRAFT_DOCKERD_FLAGS='--storage-driver=vfs' or '--iptables=false --bridge=none'" \
+      "(the latter cuts RUN steps off the network)."
 }
 
 # ---------------------------------------------------------------- base images
@@ -349,7 +359,7 @@ EOF
   mv "$conf.new" "$conf"
   registry_up && return 0
   log "starting docker-registry on $REGISTRY_ADDR (log: $REGISTRY_LOG)"
-  setsid nohup docker-registry serve "$conf" </dev/null >>"$REGISTRY_LOG" 2>&1 &
+  setsid nohup docker-registry serve "$conf" </dev/null >>"$REGISTRY_LOG" 2>&1 9>&- &
   local i
   for ((i = 0; i < 40; i++)); do
     registry_up && return 0
