@@ -7,6 +7,7 @@
 //! always give the same Definition bytes.
 
 mod context;
+mod outline;
 mod scope;
 mod stage;
 
@@ -18,6 +19,7 @@ use crate::image::ImageConfig;
 use crate::llb::{self, Platform};
 use crate::spec::{error::Problem, Spec, SpecError};
 
+pub use outline::{outline, Outline, OutlineArg};
 pub use scope::ArgScope;
 
 /// What a build can take from outside instead of a stage or image:
@@ -185,6 +187,11 @@ fn compile_inner(
             .collect(),
         target,
     })
+}
+
+/// The stage a build with these options produces.
+pub fn target(spec: &Spec, options: &CompileOptions) -> Result<String, SpecError> {
+    target_stage(spec, options).map_err(|p| p.in_file(&spec.file, &spec.text))
 }
 
 fn target_stage(spec: &Spec, options: &CompileOptions) -> Result<String, Problem> {

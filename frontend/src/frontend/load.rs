@@ -14,6 +14,8 @@ pub struct Loaded {
     pub spec: Spec,
     /// `.dockerignore` patterns, excluded from the context transfer.
     pub context_excludes: Vec<String>,
+    /// Digest of the op that loaded the spec: warnings are attached to it.
+    pub spec_vertex: String,
 }
 
 pub async fn spec_and_ignore(
@@ -31,6 +33,7 @@ pub async fn spec_and_ignore(
             format!("[internal] load build definition from {filename}"),
         ),
     };
+    let spec_vertex = result_vertex(&spec_def);
     let reference = bridge.solve(spec_def, Vec::new()).await?;
     let bytes = bridge
         .read_file(&reference, &filename, spec::MAX_SPEC_BYTES + 1)
@@ -46,7 +49,18 @@ pub async fn spec_and_ignore(
     Ok(Loaded {
         spec,
         context_excludes,
+        spec_vertex,
     })
+}
+
+/// The digest of the op a Definition's result comes from.
+fn result_vertex(def: &pb::Definition) -> String {
+    use stagecraft_proto::Message;
+    def.def
+        .last()
+        .and_then(|bytes| pb::Op::decode(bytes.as_slice()).ok())
+        .and_then(|terminal| terminal.inputs.first().map(|i| i.digest.clone()))
+        .unwrap_or_default()
 }
 
 fn local_files(settings: &Settings, local: &str, files: &[String], name: String) -> pb::Definition {

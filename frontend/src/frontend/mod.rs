@@ -4,6 +4,7 @@
 
 mod load;
 mod settings;
+mod subrequest;
 
 use std::collections::BTreeMap;
 
@@ -137,6 +138,15 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
     let settings = Settings::from_options(options, bridge.caps(), &inputs)?;
     let loaded = load::spec_and_ignore(bridge, &settings, &inputs).await?;
     let spec = loaded.spec;
+    if let Some(request) = options.get("requestid").filter(|r| !r.is_empty()) {
+        let compile_options = settings.compile_options(&settings.build_platform, &[]);
+        return match subrequest::answer(request, &spec, &compile_options)? {
+            Some(metadata) => Ok(bridge.return_metadata(metadata).await?),
+            None => Err(FrontendError::Options(format!(
+                "unsupported request {request}"
+            ))),
+        };
+    }
     let mut solves = tokio::task::JoinSet::new();
     for (index, platform) in settings.platforms.iter().enumerate() {
         let mut compile_options = settings.compile_options(platform, &loaded.context_excludes);
@@ -146,7 +156,13 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
         let compiled = compile::compile(&spec, &compile_options, &resolved)
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
         if index == 0 {
-            warn_unused_args(bridge, &spec, &compiled.unused_build_args).await;
+            warn_unused_args(
+                bridge,
+                &spec,
+                &loaded.spec_vertex,
+                &compiled.unused_build_args,
+            )
+            .await;
         }
         let config = final_config(compiled.image, &settings);
         let bridge = bridge.clone();
@@ -218,7 +234,9 @@ fn final_config(mut config: ImageConfig, settings: &Settings) -> ImageConfig {
     config
 }
 
-async fn warn_unused_args(bridge: &Bridge, spec: &Spec, unused: &[String]) {
+/// Warns about `--build-arg`s the spec does not declare, attached to the
+/// vertex that loaded the spec so progress output shows it there.
+async fn warn_unused_args(bridge: &Bridge, spec: &Spec, vertex: &str, unused: &[String]) {
     if unused.is_empty() {
         return;
     }
@@ -241,7 +259,10 @@ async fn warn_unused_args(bridge: &Bridge, spec: &Spec, unused: &[String]) {
         language: "YAML".to_string(),
         definition: None,
     };
-    if let Err(e) = bridge.warn(&short, &detail, Some(info), Vec::new()).await {
+    if let Err(e) = bridge
+        .warn(vertex, &short, &detail, Some(info), Vec::new())
+        .await
+    {
         eprintln!("stagecraft frontend: cannot send warning: {e}");
     }
 }

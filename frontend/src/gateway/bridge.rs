@@ -223,6 +223,7 @@ impl Bridge {
     /// Shows a warning to the user (buildx prints it after the build).
     pub async fn warn(
         &self,
+        vertex: &str,
         short: &str,
         detail: &[String],
         source: Option<pb::SourceInfo>,
@@ -233,7 +234,7 @@ impl Bridge {
             return Ok(());
         }
         let request = gw::WarnRequest {
-            digest: String::new(),
+            digest: vertex.to_string(),
             level: 1,
             short: short.as_bytes().to_vec(),
             detail: detail.iter().map(|d| d.as_bytes().to_vec()).collect(),
