@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use stagecraft_proto::caps::llb as cap;
 
@@ -21,13 +22,60 @@ const HISTORY_COMMENT: &str = "stagecraft.v1";
 pub struct StageResult {
     pub state: State,
     pub platform: Platform,
+    /// The config without history, which is kept in `history`.
     pub config: ImageConfig,
+    pub history: Rc<HistoryChain>,
+}
+
+/// History entries of a stage on top of those of its base stage. Shared,
+/// not copied: a chain of stages would otherwise copy every earlier
+/// stage's entries again.
+#[derive(Debug, Default)]
+pub struct HistoryChain {
+    parent: Option<Rc<HistoryChain>>,
+    entries: Vec<History>,
+}
+
+impl HistoryChain {
+    fn to_vec(&self) -> Vec<History> {
+        let mut links = vec![self];
+        while let Some(parent) = &links[links.len() - 1].parent {
+            links.push(parent);
+        }
+        links
+            .iter()
+            .rev()
+            .flat_map(|l| l.entries.iter().cloned())
+            .collect()
+    }
+}
+
+/// What a stage starts from.
+struct Base {
+    state: State,
+    config: ImageConfig,
+    history: HistoryChain,
+    /// The pinned reference, when the stage starts from an image (that
+    /// needs a source op of its own).
+    image: Option<String>,
+}
+
+impl Base {
+    fn empty(state: State) -> Base {
+        Base {
+            state,
+            config: ImageConfig::default(),
+            history: HistoryChain::default(),
+            image: None,
+        }
+    }
 }
 
 impl StageResult {
     /// The image config of this stage as a build result.
     pub fn image_config(&self) -> ImageConfig {
         let mut config = self.config.clone();
+        config.history = self.history.to_vec();
         config.os = self.platform.os.clone();
         config.architecture = self.platform.architecture.clone();
         config.variant = self.platform.variant.clone();
@@ -72,6 +120,7 @@ struct Dispatch<'s> {
     state: State,
     platform: Platform,
     config: ImageConfig,
+    history: HistoryChain,
     shell: Vec<String>,
     /// 1-based number of the next progress entry, and the total.
     number: usize,
@@ -138,7 +187,12 @@ impl<'a> Compiler<'a> {
             None => self.options.target_platform.clone(),
         };
         let from = self.scope.subst(&stage.from)?;
-        let (state, mut config, from_image) = self.base(stage, &from, &platform)?;
+        let Base {
+            state,
+            mut config,
+            history,
+            image: from_image,
+        } = self.base(stage, &from, &platform)?;
         if config.env_value("PATH").is_none() {
             image::set_env(&mut config.config.env, "PATH", image::DEFAULT_PATH);
         }
@@ -147,6 +201,7 @@ impl<'a> Compiler<'a> {
             state,
             platform,
             config,
+            history,
             shell: stage
                 .shell
                 .clone()
@@ -182,38 +237,36 @@ impl<'a> Compiler<'a> {
             state: d.state,
             platform: d.platform,
             config: d.config,
+            history: Rc::new(d.history),
         })
     }
 
     /// The stage's starting filesystem and config, and the pinned image
     /// reference when it starts from an image (that needs a source op).
-    fn base(
-        &mut self,
-        stage: &Stage,
-        from: &str,
-        platform: &Platform,
-    ) -> Result<(State, ImageConfig, Option<String>), Problem> {
+    fn base(&mut self, stage: &Stage, from: &str, platform: &Platform) -> Result<Base, Problem> {
         if let Some(named) = self.options.named_contexts.get(from) {
             return match named.clone() {
                 NamedContext::Image(reference) => {
                     self.image_base(&reference, stage.from.pos, platform)
                 }
-                NamedContext::Local(local) => {
-                    Ok((self.named_local(&local, from), ImageConfig::default(), None))
-                }
-                NamedContext::State(state) => Ok((state, ImageConfig::default(), None)),
+                NamedContext::Local(local) => Ok(Base::empty(self.named_local(&local, from))),
+                NamedContext::State(state) => Ok(Base::empty(state)),
             };
         }
         if from == "scratch" {
-            return Ok((State::scratch(), ImageConfig::default(), None));
+            return Ok(Base::empty(State::scratch()));
         }
         if self.spec.stage(from).is_some() {
             let base = self.stage(from, stage.from.pos)?;
-            let mut config = base.config;
-            // History belongs to the final image, which starts anew only
-            // when built on an image; a stage base keeps its history.
-            config.rootfs = image::RootFs::default();
-            return Ok((base.state, config, None));
+            return Ok(Base {
+                state: base.state,
+                config: base.config,
+                history: HistoryChain {
+                    parent: Some(base.history),
+                    entries: Vec::new(),
+                },
+                image: None,
+            });
         }
         self.image_base(from, stage.from.pos, platform)
     }
@@ -223,7 +276,7 @@ impl<'a> Compiler<'a> {
         reference: &str,
         pos: Pos,
         platform: &Platform,
-    ) -> Result<(State, ImageConfig, Option<String>), Problem> {
+    ) -> Result<Base, Problem> {
         let parsed = ImageRef::parse(reference).map_err(|e| Problem::new(pos, e.to_string()))?;
         let normalized = parsed.to_string();
         let base = self
@@ -234,7 +287,17 @@ impl<'a> Compiler<'a> {
             Some(d) if parsed.digest.is_none() => parsed.pinned(d).to_string(),
             _ => normalized,
         };
-        Ok((State::scratch(), base.config, Some(pinned)))
+        let mut config = base.config;
+        let history = HistoryChain {
+            parent: None,
+            entries: std::mem::take(&mut config.history),
+        };
+        Ok(Base {
+            state: State::scratch(),
+            config,
+            history,
+            image: Some(pinned),
+        })
     }
 
     fn named_local(&self, local: &str, name: &str) -> State {
@@ -289,7 +352,7 @@ impl<'a> Compiler<'a> {
         if let Some(named) = self.options.named_contexts.get(&name).cloned() {
             return Ok(match named {
                 NamedContext::Image(reference) => {
-                    let (_, _, pinned) = self.image_base(&reference, from.pos, platform)?;
+                    let pinned = self.image_base(&reference, from.pos, platform)?.image;
                     let pinned = pinned.expect("image bases are pinned references");
                     (
                         llb::image(
@@ -310,7 +373,7 @@ impl<'a> Compiler<'a> {
         if self.spec.stage(&name).is_some() {
             return Ok((self.stage(&name, from.pos)?.state, name));
         }
-        let (_, _, pinned) = self.image_base(&name, from.pos, platform)?;
+        let pinned = self.image_base(&name, from.pos, platform)?.image;
         let pinned = pinned.expect("image bases are pinned references");
         Ok((
             llb::image(
@@ -377,7 +440,7 @@ impl<'a> Compiler<'a> {
                 text
             }
         };
-        d.config.history.push(History {
+        d.history.entries.push(History {
             created: None,
             created_by,
             comment: HISTORY_COMMENT.to_string(),
