@@ -155,6 +155,7 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
             resolve_images(bridge, &spec, &compile_options, &settings.resolve_mode).await?;
         let compiled = compile::compile(&spec, &compile_options, &resolved)
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
+        check_request_size(&compiled.definition)?;
         if index == 0 {
             warn_unused_args(
                 bridge,
@@ -265,6 +266,21 @@ async fn warn_unused_args(bridge: &Bridge, spec: &Spec, vertex: &str, unused: &[
     {
         eprintln!("stagecraft frontend: cannot send warning: {e}");
     }
+}
+
+/// BuildKit's gateway accepts requests up to gRPC's default 4 MiB; say so
+/// plainly instead of failing with a transport error.
+fn check_request_size(definition: &pb::Definition) -> Result<(), FrontendError> {
+    use stagecraft_proto::Message;
+    const DAEMON_LIMIT: usize = 4 << 20;
+    let size = definition.encoded_len();
+    if size > DAEMON_LIMIT - 64 * 1024 {
+        return Err(FrontendError::Options(format!(
+            "the compiled build is {:.1} MiB; BuildKit accepts at most 4 MiB per request — split the spec or build fewer stages at once",
+            size as f64 / (1 << 20) as f64
+        )));
+    }
+    Ok(())
 }
 
 /// The platform a worker reports, in our form.

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Stagecraft benchmarks: prints one markdown table.
+
+Compares Stagecraft with the Dockerfile frontend built into the daemon, on
+generated equivalent workloads (each benchmark writes a spec and a
+Dockerfile with the same graph). Needs `make image` (daemon, base images,
+stagecraft:dev) and a release build (`cargo build --release`).
+
+    python3 bench/run.py [--runs N] [--quick]
+
+Reports medians with min-max. Nothing here asserts: these are measurements.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = REPO / "target" / "release" / "stagecraft"
+DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+SYNTAX = "# syntax=stagecraft:dev\n"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+
+
+def must(cmd, **kw):
+    r = run(cmd, **kw)
+    if r.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def timed(cmd, **kw):
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(map(str, cmd))}: {proc.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss
+
+
+def summary(values, unit="", fmt="{:.3f}"):
+    med = statistics.median(values)
+    return f"{fmt.format(med)}{unit} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def build(path, dockerfile, extra=()):
+    return run([DOCKER, "buildx", "build", "--progress=plain", "-f", str(dockerfile), *extra, str(path)])
+
+
+def build_time(path, dockerfile, extra=()):
+    start = time.perf_counter()
+    r = build(path, dockerfile, extra)
+    if r.returncode != 0:
+        raise SystemExit(f"build failed:\n{r.stderr[-3000:]}")
+    return time.perf_counter() - start, r.stderr
+
+
+# ---------------------------------------------------------------- workloads
+
+def chain_spec(steps, per_stage=100):
+    """`steps` run steps in stages of `per_stage`, each stage built on the last."""
+    lines = ["version: 1", "stages:"]
+    stages = max(1, (steps + per_stage - 1) // per_stage)
+    for s in range(stages):
+        lines += [f"  s{s}:", f"    from: {'debian:bookworm-slim' if s == 0 else f's{s - 1}'}", "    steps:"]
+        for i in range(min(per_stage, steps - s * per_stage)):
+            lines.append(f"      - run: echo step {s}-{i} > /f{i}")
+    return "\n".join(lines) + "\n"
+
+
+def wide(stages, command):
+    """`stages` independent busybox stages and a final stage copying from each."""
+    spec = ["version: 1", "stages:"]
+    docker = []
+    for i in range(stages):
+        cmd = command.format(i=i)
+        spec += [f"  s{i}:", "    from: busybox:latest", "    steps:", f"      - run: {cmd}"]
+        docker += [f"FROM busybox:latest AS s{i}", f"RUN {cmd}"]
+    spec += ["  final:", "    from: scratch", "    steps:"]
+    docker.append("FROM scratch AS final")
+    for i in range(stages):
+        spec += [f"      - copy: /out{i}", f"        from: s{i}", "        to: /"]
+        docker.append(f"COPY --from=s{i} /out{i} /")
+    return SYNTAX + "\n".join(spec) + "\n", "\n".join(docker) + "\n"
+
+
+# ---------------------------------------------------------------- benchmarks
+
+def bench_compile(runs, sizes):
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            spec = Path(tmp) / f"steps-{n}.yaml"
+            spec.write_text(chain_spec(n))
+            samples = [timed([str(BIN), "compile", str(spec)]) for _ in range(runs)]
+            times = [t * 1000 for t, _ in samples]
+            rss = [m / 1024 for _, m in samples]
+            rows.append((f"compile {n:,} steps", summary(times, " ms", "{:.1f}"), summary(rss, " MB", "{:.1f}")))
+    return rows
+
+
+def bench_cached_rebuild(runs):
+    with tempfile.TemporaryDirectory() as tmp:
+        spec, dockerfile = wide(100, "echo {i} > /out{i}")
+        Path(tmp, "build.yaml").write_text(spec)
+        Path(tmp, "Dockerfile").write_text(dockerfile)
+        ours, theirs = [], []
+        build_time(tmp, Path(tmp, "build.yaml"))
+        build_time(tmp, Path(tmp, "Dockerfile"))
+        for _ in range(runs):
+            ours.append(build_time(tmp, Path(tmp, "build.yaml"))[0])
+            theirs.append(build_time(tmp, Path(tmp, "Dockerfile"))[0])
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    return [("cached rebuild, 100 stages: Stagecraft", summary(ours, " s"), ""),
+            ("cached rebuild, 100 stages: Dockerfile", summary(theirs, " s"), f"ratio {ratio:.2f}× (goal ≤ 1.3)")]
+
+
+def bench_parallel(runs):
+    with tempfile.TemporaryDirectory() as tmp:
+        spec16, _ = wide(16, "sleep 1 && echo {i} > /out{i}")
+        spec1, _ = wide(1, "sleep 1 && echo {i} > /out{i}")
+        Path(tmp, "16.yaml").write_text(spec16)
+        Path(tmp, "1.yaml").write_text(spec1)
+        sixteen = [build_time(tmp, Path(tmp, "16.yaml"), ["--no-cache"])[0] for _ in range(runs)]
+        one = [build_time(tmp, Path(tmp, "1.yaml"), ["--no-cache"])[0] for _ in range(runs)]
+    ratio = statistics.median(sixteen) / statistics.median(one)
+    return [("16 independent `sleep 1` stages", summary(sixteen, " s"), f"ratio to 1 stage ({statistics.median(one):.2f} s): {ratio:.2f} (goal ≤ 1.5)")]
+
+
+TRANSFER = re.compile(r"transferring context: ([0-9.]+)(B|kB|KB|MB|GB)")
+UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+
+
+def transferred(progress):
+    """Bytes of the last `transferring context` report of each vertex, summed."""
+    last = {}
+    for line in progress.splitlines():
+        m = TRANSFER.search(line)
+        if m:
+            last[line.split()[0]] = float(m.group(1)) * UNITS[m.group(2)]
+    return sum(last.values())
+
+
+def bench_context(runs, big_mb):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        src = root / "src"
+        src.mkdir()
+        for i in range(100):
+            (src / f"f{i}.txt").write_bytes(os.urandom(10_000))
+        (root / "big").mkdir()
+        with open(root / "big" / "blob", "wb") as f:
+            for _ in range(big_mb):
+                f.write(os.urandom(1 << 20))
+        src_bytes = sum(p.stat().st_size for p in src.iterdir())
+        (root / "build.yaml").write_text(SYNTAX + "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n      - copy: src/\n        to: /src/\n")
+        (root / "Dockerfile").write_text("FROM busybox:latest\nCOPY src/ /src/\n")
+        ours, theirs = [], []
+        for _ in range(runs):
+            must([DOCKER, "buildx", "prune", "-af"])
+            ours.append(transferred(build_time(root, root / "build.yaml")[1]))
+            must([DOCKER, "buildx", "prune", "-af"])
+            theirs.append(transferred(build_time(root, root / "Dockerfile")[1]))
+    fmt = lambda v: f"{statistics.median(v) / 1e6:.2f} MB ({statistics.median(v) / src_bytes:.3f}× src/)"
+    return [(f"context sent, copy src/ ({src_bytes / 1e6:.1f} MB) beside {big_mb} MB: Stagecraft", fmt(ours), "goal ≤ 1.01× src/"),
+            ("… same with the Dockerfile `COPY src/`", fmt(theirs), "")]
+
+
+def bench_image_and_cold_start(runs):
+    size = int(must([DOCKER, "image", "inspect", "-f", "{{.Size}}", "stagecraft:dev"]).stdout)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        must([DOCKER, "save", "-o", str(root / "image.tar"), "stagecraft:dev"])
+        (root / "build.yaml").write_text(SYNTAX + "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n      - write: /hello\n        content: hi\n")
+        cold, warm = [], []
+        for _ in range(runs):
+            must([DOCKER, "rmi", "-f", "stagecraft:dev"])
+            must([DOCKER, "load", "-i", str(root / "image.tar")])
+            cold.append(build_time(root, root / "build.yaml", ["--no-cache"])[0])
+            warm.append(build_time(root, root / "build.yaml", ["--no-cache"])[0])
+    return [("frontend image size", f"{size / 1e6:.2f} MB", "goal < 5 MB"),
+            ("first build after `docker load` of the image", summary(cold, " s"), f"next build: {summary(warm, ' s')}")]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="fewer runs and a smaller context")
+    args = parser.parse_args()
+    runs = 2 if args.quick else args.runs
+    if not BIN.exists():
+        raise SystemExit(f"{BIN} is missing: run `cargo build --release`")
+    rows = []
+    rows += bench_compile(max(runs, 5), [10, 100, 1_000, 10_000])
+    rows += bench_cached_rebuild(runs)
+    rows += bench_parallel(runs)
+    rows += bench_context(runs, 50 if args.quick else 500)
+    rows += bench_image_and_cold_start(runs)
+    print(f"| benchmark | median (min–max) | notes |\n| --- | --- | --- |")
+    for name, value, note in rows:
+        print(f"| {name} | {value} | {note} |")
+
+
+if __name__ == "__main__":
+    main()
