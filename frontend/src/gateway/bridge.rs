@@ -88,10 +88,16 @@ pub struct Bridge {
 impl Bridge {
     /// Connects over stdio and asks the daemon what it supports.
     pub async fn connect_stdio() -> Result<Bridge, GatewayError> {
+        // A daemon that holds the pipes open but never answers must not
+        // leave the frontend waiting forever (BuildKit's Go client also
+        // bounds its first ping).
+        const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
         let mut client = stdio::connect_stdio().await?;
-        let pong = client
-            .ping(gw::PingRequest {})
+        let pong = tokio::time::timeout(PING_TIMEOUT, client.ping(gw::PingRequest {}))
             .await
+            .map_err(|_| {
+                GatewayError::Unsupported("the daemon did not answer ping within 30 s".into())
+            })?
             .map_err(GatewayError::call("ping"))?
             .into_inner();
         let enabled = |list: Vec<gw::ApiCap>| {
