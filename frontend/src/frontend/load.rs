@@ -29,7 +29,7 @@ pub async fn spec_and_ignore(
         None => local_files(
             settings,
             &settings.spec_local,
-            &[filename.clone()],
+            std::slice::from_ref(&filename),
             format!("[internal] load build definition from {filename}"),
         ),
     };

@@ -22,7 +22,7 @@ use settings::Settings;
 pub enum FrontendError {
     /// A problem in the spec; `text` is the spec as read, for the snippet.
     #[error("{error}")]
-    Spec { error: SpecError, text: String },
+    Spec { error: Box<SpecError>, text: String },
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     #[error("{0}")]
@@ -75,7 +75,7 @@ fn spec_source_detail(e: &SpecError, text: &str) -> stagecraft_proto::Any {
 impl FrontendError {
     pub fn spec(error: SpecError, text: &str) -> Self {
         FrontendError::Spec {
-            error,
+            error: Box::new(error),
             text: text.to_string(),
         }
     }
