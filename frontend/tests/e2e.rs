@@ -19,7 +19,10 @@ fn go_hello_builds_a_tiny_scratch_image_that_runs() {
     let config = image_config(&image);
     assert_eq!(config["Entrypoint"], serde_json::json!(["/hello"]));
     assert_eq!(config["User"], "65532");
-    assert_eq!(config["Labels"]["org.opencontainers.image.title"], "go-hello");
+    assert_eq!(
+        config["Labels"]["org.opencontainers.image.title"],
+        "go-hello"
+    );
     // Only the binary was selected from the builder: no compiler, no sources.
     assert_eq!(image_files(&image), vec!["hello"]);
     let size = image_size(&image);
@@ -33,11 +36,20 @@ fn go_hello_builds_a_tiny_scratch_image_that_runs() {
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn docker_build_uses_the_frontend_too() {
     let tag = "stagecraft-e2e-docker-build";
-    let out = run(docker_cmd()
-        .env("DOCKER_BUILDKIT", "1")
-        .args(["build", "-q", "-f", "examples/go-hello/build.yaml", "-t", tag, "examples/go-hello"]));
+    let out = run(docker_cmd().env("DOCKER_BUILDKIT", "1").args([
+        "build",
+        "-q",
+        "-f",
+        "examples/go-hello/build.yaml",
+        "-t",
+        tag,
+        "examples/go-hello",
+    ]));
     assert!(out.ok, "docker build failed:\n{}", out.stderr);
-    assert_eq!(docker(&["run", "--rm", tag]).stdout, "hello from stagecraft\n");
+    assert_eq!(
+        docker(&["run", "--rm", tag]).stdout,
+        "hello from stagecraft\n"
+    );
 }
 
 #[test]
@@ -48,10 +60,22 @@ fn spec_errors_point_at_file_line_and_column() {
     );
     let out = buildx_build(&dir.path, &[]);
     assert!(!out.ok);
-    assert!(out.stderr.contains("build.yaml:5:5: unknown key `form`"), "{}", out.stderr);
-    assert!(out.stderr.contains("did you mean `from`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("build.yaml:5:5: unknown key `form`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `from`?"),
+        "{}",
+        out.stderr
+    );
     // The offending line is shown, as buildx does for Dockerfiles.
-    assert!(out.stderr.contains(">>>     form: busybox"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(">>>     form: busybox"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -62,11 +86,19 @@ fn a_failing_run_step_is_reported_against_its_yaml_lines() {
     );
     let out = buildx_build(&dir.path, &[]);
     assert!(!out.ok);
-    assert!(out.stderr.contains("[app 3/3] RUN echo failing exit 3"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("[app 3/3] RUN echo failing exit 3"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("exit code: 3"), "{}", out.stderr);
     assert!(out.stderr.contains("build.yaml:8"), "{}", out.stderr);
     assert!(out.stderr.contains(">>>       - run: |"), "{}", out.stderr);
-    assert!(out.stderr.contains(">>>           exit 3"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(">>>           exit 3"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -80,7 +112,14 @@ fn an_identical_second_build_is_fully_cached() {
     assert!(first.ok, "{}", first.stderr);
     let second = buildx_build(&dir.path, &[]);
     assert!(second.ok, "{}", second.stderr);
-    for step in ["[app 2/3] RUN date > /built-at", "[app 3/3] WRITE /etc/greeting"] {
-        assert!(vertex_cached(&second.stderr, step), "{step} was not cached:\n{}", second.stderr);
+    for step in [
+        "[app 2/3] RUN date > /built-at",
+        "[app 3/3] WRITE /etc/greeting",
+    ] {
+        assert!(
+            vertex_cached(&second.stderr, step),
+            "{step} was not cached:\n{}",
+            second.stderr
+        );
     }
 }

@@ -7,7 +7,10 @@ use std::process::Command;
 
 /// The repository root (tests run with the crate dir as cwd).
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub struct Output {
@@ -20,7 +23,11 @@ pub struct Output {
 /// installs, unless `DOCKER` says otherwise).
 pub fn docker_cmd() -> Command {
     let bin = std::env::var("DOCKER").unwrap_or_else(|_| {
-        if Path::new("/usr/bin/docker").exists() { "/usr/bin/docker".into() } else { "docker".into() }
+        if Path::new("/usr/bin/docker").exists() {
+            "/usr/bin/docker".into()
+        } else {
+            "docker".into()
+        }
     });
     let mut cmd = Command::new(bin);
     cmd.current_dir(repo());
@@ -28,7 +35,9 @@ pub fn docker_cmd() -> Command {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     Output {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -39,7 +48,13 @@ pub fn run(cmd: &mut Command) -> Output {
 /// Runs docker and insists it succeeds.
 pub fn docker(args: &[&str]) -> Output {
     let out = run(docker_cmd().args(args));
-    assert!(out.ok, "docker {} failed:\n{}\n{}", args.join(" "), out.stdout, out.stderr);
+    assert!(
+        out.ok,
+        "docker {} failed:\n{}\n{}",
+        args.join(" "),
+        out.stdout,
+        out.stderr
+    );
     out
 }
 
@@ -47,7 +62,8 @@ pub fn docker(args: &[&str]) -> Output {
 pub fn buildx_build(dir: &Path, extra: &[&str]) -> Output {
     let spec = dir.join("build.yaml");
     let mut cmd = docker_cmd();
-    cmd.args(["buildx", "build", "--progress=plain", "-f"]).arg(&spec);
+    cmd.args(["buildx", "build", "--progress=plain", "-f"])
+        .arg(&spec);
     cmd.args(extra).arg(dir);
     run(&mut cmd)
 }
@@ -67,7 +83,11 @@ pub fn build_example_target(name: &str, target: &str) -> String {
     let tag = format!("stagecraft-e2e-{name}-{target}");
     let dir = repo().join("examples").join(name);
     let out = buildx_build(&dir, &["--load", "-t", &tag, "--target", target]);
-    assert!(out.ok, "building {name} --target {target} failed:\n{}", out.stderr);
+    assert!(
+        out.ok,
+        "building {name} --target {target} failed:\n{}",
+        out.stderr
+    );
     tag
 }
 
@@ -77,7 +97,11 @@ pub fn image_config(image: &str) -> serde_json::Value {
 }
 
 pub fn image_size(image: &str) -> u64 {
-    docker(&["image", "inspect", "-f", "{{.Size}}", image]).stdout.trim().parse().expect("a size")
+    docker(&["image", "inspect", "-f", "{{.Size}}", image])
+        .stdout
+        .trim()
+        .parse()
+        .expect("a size")
 }
 
 /// Files (not directories) in the image's filesystem, sorted, without
@@ -85,14 +109,20 @@ pub fn image_size(image: &str) -> u64 {
 pub fn image_files(image: &str) -> Vec<String> {
     // A command is given because scratch images may have none.
     let id = docker(&["create", image, "true"]).stdout.trim().to_string();
-    let listing = run(Command::new("sh").args(["-c", &format!("{} export {id} | tar -t", docker_bin())]));
+    let listing =
+        run(Command::new("sh").args(["-c", &format!("{} export {id} | tar -t", docker_bin())]));
     docker(&["rm", &id]);
     assert!(listing.ok, "docker export failed: {}", listing.stderr);
     let mut files: Vec<String> = listing
         .stdout
         .lines()
         .filter(|l| !l.ends_with('/'))
-        .filter(|l| !matches!(*l, ".dockerenv" | "etc/hostname" | "etc/hosts" | "etc/resolv.conf" | "etc/mtab"))
+        .filter(|l| {
+            !matches!(
+                *l,
+                ".dockerenv" | "etc/hostname" | "etc/hosts" | "etc/resolv.conf" | "etc/mtab"
+            )
+        })
         .filter(|l| !l.starts_with("dev/") && !l.starts_with("proc/") && !l.starts_with("sys/"))
         .map(str::to_string)
         .collect();
@@ -106,7 +136,10 @@ fn docker_bin() -> String {
 
 /// Progress output shows `#N [stage n/m] … ` then `#N CACHED` for a hit.
 pub fn vertex_cached(progress: &str, name: &str) -> bool {
-    let Some(line) = progress.lines().find(|l| l.contains(name) && l.starts_with('#')) else {
+    let Some(line) = progress
+        .lines()
+        .find(|l| l.contains(name) && l.starts_with('#'))
+    else {
         return false;
     };
     let id = line.split_whitespace().next().unwrap();
@@ -125,7 +158,11 @@ pub fn report_size(example: &str, final_size: u64, builder_size: u64) {
     let path = repo().join("target").join("e2e-sizes.txt");
     let _ = std::fs::create_dir_all(path.parent().unwrap());
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let mut lines: Vec<String> = text.lines().filter(|l| !l.starts_with(&format!("{example}:"))).map(str::to_string).collect();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{example}:")))
+        .map(str::to_string)
+        .collect();
     lines.push(line.trim_end().to_string());
     lines.sort();
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
@@ -144,7 +181,11 @@ impl TempDir {
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
         std::fs::create_dir_all(&path).unwrap();
-        std::fs::write(path.join("build.yaml"), format!("# syntax=stagecraft:dev\n{spec}")).unwrap();
+        std::fs::write(
+            path.join("build.yaml"),
+            format!("# syntax=stagecraft:dev\n{spec}"),
+        )
+        .unwrap();
         TempDir { path }
     }
 }
