@@ -28,9 +28,10 @@ demo: image
 unit:
 	$(CARGO) test --workspace
 
-# Real builds through the daemon and the frontend image.
+# Real builds through the daemon and the frontend image: every #[ignore]d
+# test in frontend/tests (e2e*.rs).
 e2e: image
-	$(CARGO) test -p stagecraft --test e2e -- --ignored --test-threads=2
+	$(CARGO) test -p stagecraft --tests -- --ignored --test-threads=3
 	@cat target/e2e-sizes.txt 2>/dev/null || true
 
 lint:
