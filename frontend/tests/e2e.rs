@@ -123,3 +123,195 @@ fn an_identical_second_build_is_fully_cached() {
         );
     }
 }
+
+/// Files of `image` that its base image does not have.
+fn files_added_to(base: &str, image: &str) -> Vec<String> {
+    let base: std::collections::BTreeSet<String> = image_files(base).into_iter().collect();
+    image_files(image)
+        .into_iter()
+        .filter(|f| !base.contains(f))
+        .collect()
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn parallel_builds_client_and_server_that_talk_to_each_other() {
+    let image = build_example("parallel", &[]);
+    // Exactly one artifact from each branch.
+    assert_eq!(
+        image_files(&image),
+        vec!["usr/bin/client", "usr/bin/server"]
+    );
+    let config = image_config(&image);
+    assert_eq!(config["Entrypoint"], serde_json::json!(["/usr/bin/server"]));
+    assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
+
+    let server = Container::start(&image, &[]);
+    let network = format!("container:{}", server.id);
+    let client = || {
+        run(docker_cmd().args([
+            "run",
+            "--rm",
+            "--network",
+            &network,
+            "--entrypoint",
+            "/usr/bin/client",
+            &image,
+        ]))
+    };
+    // The server may still be starting: retry for a few seconds.
+    let mut reply = client();
+    for _ in 0..50 {
+        if reply.ok {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        reply = client();
+    }
+    assert_eq!(
+        reply.stdout,
+        "client 1.0 got: hello from server 1.0\n",
+        "{}\n{}",
+        reply.stderr,
+        server.logs()
+    );
+
+    let builder = build_example_target("parallel", "server");
+    report_size("parallel", image_size(&image), image_size(&builder));
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn c_tool_is_a_slim_debian_with_only_the_binary() {
+    let image = build_example("c-tool", &[]);
+    assert_eq!(
+        files_added_to("debian:bookworm-slim", &image),
+        vec!["usr/local/bin/wordfreq"]
+    );
+    let config = image_config(&image);
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["/usr/local/bin/wordfreq"])
+    );
+    assert_eq!(config["Cmd"], serde_json::json!(["--serve", "8080"]));
+    assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
+    assert_eq!(config["User"], "65534");
+    assert_eq!(
+        docker(&["run", "--rm", &image, "--version"]).stdout,
+        "wordfreq 1.0.0\n"
+    );
+    let no_toolchain = run(docker_cmd().args([
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        &image,
+        "-c",
+        "command -v gcc || command -v cc || command -v make",
+    ]));
+    assert!(
+        !no_toolchain.ok,
+        "toolchain in the image: {}",
+        no_toolchain.stdout
+    );
+
+    // The default command serves on the exposed port.
+    let server = Container::start(&image, &[]);
+    let request = "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'POST / HTTP/1.0\\r\\nContent-Length: 19\\r\\n\\r\\nthe cat and the hat' >&3 && cat <&3";
+    let reply = server.exec_until_ok(&["bash", "-c", request]);
+    assert!(
+        reply.stdout.ends_with("5 words, most frequent: the (2)\n"),
+        "{}{}\n{}",
+        reply.stdout,
+        reply.stderr,
+        server.logs()
+    );
+
+    let builder = build_example_target("c-tool", "build");
+    report_size("c-tool", image_size(&image), image_size(&builder));
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn python_app_serves_with_compiled_deps_but_no_compiler() {
+    let image = build_example("python-app", &[]);
+    let config = image_config(&image);
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["python3", "-m", "app.main"])
+    );
+    let env = config["Env"].to_string();
+    assert!(env.contains("PYTHONPATH=/opt/deps"), "{env}");
+    assert!(env.contains("PORT=8000"), "{env}");
+    assert_eq!(config["WorkingDir"], "/srv");
+
+    let added = files_added_to("debian:bookworm-slim", &image);
+    assert!(added.iter().any(|f| f == "srv/app/main.py"), "{added:?}");
+    assert!(added.iter().any(|f| f.starts_with("opt/deps/flask/")));
+    for unwanted in ["bin/gcc", "bin/pip", "include/python3", "requirements.txt"] {
+        assert!(
+            !added.iter().any(|f| f.contains(unwanted)),
+            "{unwanted} is in the image"
+        );
+    }
+
+    let app = Container::start(&image, &[]);
+    let fetch = |path: &str| {
+        let code = format!(
+            "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000{path}').read().decode(), end='')"
+        );
+        app.exec_until_ok(&["python3", "-c", &code])
+    };
+    let page = fetch("/");
+    assert_eq!(page.stdout, "<h1>hello, world</h1>\n", "{}", app.logs());
+    let health: serde_json::Value = serde_json::from_str(&fetch("/health").stdout).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(
+        health["speedups"], true,
+        "MarkupSafe's C extension was built"
+    );
+
+    let builder = build_example_target("python-app", "deps");
+    report_size("python-app", image_size(&image), image_size(&builder));
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn static_site_serves_only_the_generated_pages() {
+    let image = build_example("static-site", &[]);
+    assert_eq!(
+        files_added_to("busybox:latest", &image),
+        vec![
+            "etc/localtime",
+            "www/about.html",
+            "www/howto.html",
+            "www/index.html"
+        ]
+    );
+    let config = image_config(&image);
+    assert_eq!(config["User"], "65534");
+    assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
+
+    let server = Container::start(&image, &[]);
+    let index = server.exec_until_ok(&["wget", "-qO-", "http://127.0.0.1:8080/"]);
+    assert!(
+        index
+            .stdout
+            .contains(r#"<li><a href="about.html">About this site</a></li>"#),
+        "{}{}",
+        index.stdout,
+        server.logs()
+    );
+    let about = server.exec_until_ok(&["wget", "-qO-", "http://127.0.0.1:8080/about.html"]);
+    assert!(
+        about.stdout.contains("<em>Markdown</em>"),
+        "{}",
+        about.stdout
+    );
+    // The zone file copied from Debian sets the clock's zone (CET or CEST).
+    let zone = server.exec_until_ok(&["date", "+%Z"]).stdout;
+    assert!(zone.starts_with("CE"), "time zone {zone}");
+
+    let builder = build_example_target("static-site", "generate");
+    report_size("static-site", image_size(&image), image_size(&builder));
+}

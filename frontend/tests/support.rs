@@ -155,6 +155,9 @@ pub fn report_size(example: &str, final_size: u64, builder_size: u64) {
         builder_size as f64 / final_size.max(1) as f64
     );
     eprint!("{line}");
+    // Tests run on several threads; the file is rewritten as a whole.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let path = repo().join("target").join("e2e-sizes.txt");
     let _ = std::fs::create_dir_all(path.parent().unwrap());
     let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -197,3 +200,46 @@ impl Drop for TempDir {
 }
 
 static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A container running in the background, removed on drop.
+pub struct Container {
+    pub id: String,
+}
+
+impl Container {
+    /// `docker run -d IMAGE ARGS…`.
+    pub fn start(image: &str, args: &[&str]) -> Container {
+        let mut run_args = vec!["run", "-d", image];
+        run_args.extend_from_slice(args);
+        Container {
+            id: docker(&run_args).stdout.trim().to_string(),
+        }
+    }
+
+    /// Runs `cmd` in the container until it succeeds (the server in it may
+    /// still be starting), for at most ~10 s; returns the last output.
+    pub fn exec_until_ok(&self, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", self.id.as_str()];
+        args.extend_from_slice(cmd);
+        let mut out = run(docker_cmd().args(&args));
+        for _ in 0..50 {
+            if out.ok {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            out = run(docker_cmd().args(&args));
+        }
+        out
+    }
+
+    pub fn logs(&self) -> String {
+        let out = run(docker_cmd().args(["logs", &self.id]));
+        out.stdout + &out.stderr
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = run(docker_cmd().args(["rm", "-f", &self.id]));
+    }
+}
