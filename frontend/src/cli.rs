@@ -79,7 +79,17 @@ pub fn run() -> i32 {
 }
 
 fn load(file: &PathBuf) -> Result<spec::Spec> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    use std::io::Read;
+    let cannot_read = || format!("cannot read {}", file.display());
+    // One byte over the limit is enough for the parser to refuse it; a
+    // huge file is not read whole.
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| {
+            f.take(spec::MAX_SPEC_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .with_context(cannot_read)?;
     Ok(spec::parse(&file.display().to_string(), &bytes)?)
 }
 

@@ -15,43 +15,78 @@ pub fn reachable_stages(
     options: &CompileOptions,
     target: &str,
 ) -> BTreeSet<String> {
+    dependency_order(spec, scope, options, target)
+        .into_iter()
+        .collect()
+}
+
+/// The stages `target` needs, each after the stages it uses, `target`
+/// last. Compiling in this order keeps the compiler's recursion one stage
+/// deep however long a chain of stages is. Found with an explicit stack, so
+/// a long chain cannot exhaust the thread's stack here either.
+pub fn dependency_order(
+    spec: &Spec,
+    scope: &ArgScope,
+    options: &CompileOptions,
+    target: &str,
+) -> Vec<String> {
+    let mut order = Vec::new();
     let mut seen = BTreeSet::new();
-    let mut queue = vec![target.to_string()];
-    while let Some(name) = queue.pop() {
-        if options.named_contexts.contains_key(&name) && name != target {
-            continue;
-        }
-        let Some(stage) = spec.stage(&name) else {
-            continue;
-        };
-        if !seen.insert(name) {
-            continue;
-        }
-        let mut refs = vec![&stage.from];
-        for step in &stage.steps {
-            match &step.kind {
-                StepKind::Copy(c) => refs.extend(c.from.iter()),
-                StepKind::Run(r) => {
-                    for m in &r.mounts {
-                        if let MountKind::Bind { from: Some(f), .. }
-                        | MountKind::Cache { from: Some(f), .. } = &m.kind
-                        {
-                            refs.push(f);
-                        }
-                    }
+    if spec.stage(target).is_none() {
+        return order;
+    }
+    seen.insert(target.to_string());
+    // (stage, the stages it uses, how many of them are handled)
+    let mut stack = vec![(
+        target.to_string(),
+        stage_refs(spec, scope, options, target),
+        0,
+    )];
+    while let Some((name, refs, next)) = stack.last_mut() {
+        match refs.get(*next) {
+            Some(dep) => {
+                *next += 1;
+                let dep = dep.clone();
+                if seen.insert(dep.clone()) {
+                    let dep_refs = stage_refs(spec, scope, options, &dep);
+                    stack.push((dep, dep_refs, 0));
                 }
-                _ => {}
             }
-        }
-        for r in refs {
-            if let Ok(value) = scope.subst(r) {
-                if spec.stage(&value).is_some() && !options.named_contexts.contains_key(&value) {
-                    queue.push(value);
-                }
+            None => {
+                order.push(std::mem::take(name));
+                stack.pop();
             }
         }
     }
-    seen
+    order
+}
+
+/// The stages of this spec that stage `name` uses (`from`, `copy.from`,
+/// mount `from`), named contexts excepted.
+fn stage_refs(spec: &Spec, scope: &ArgScope, options: &CompileOptions, name: &str) -> Vec<String> {
+    let Some(stage) = spec.stage(name) else {
+        return Vec::new();
+    };
+    let mut refs = vec![&stage.from];
+    for step in &stage.steps {
+        match &step.kind {
+            StepKind::Copy(c) => refs.extend(c.from.iter()),
+            StepKind::Run(r) => {
+                for m in &r.mounts {
+                    if let MountKind::Bind { from: Some(f), .. }
+                    | MountKind::Cache { from: Some(f), .. } = &m.kind
+                    {
+                        refs.push(f);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    refs.into_iter()
+        .filter_map(|r| scope.subst(r).ok())
+        .filter(|value| spec.stage(value).is_some() && !options.named_contexts.contains_key(value))
+        .collect()
 }
 
 /// Include patterns for the context transfer; empty means "everything"

@@ -158,13 +158,24 @@ fn compile_inner(
 ) -> Result<Compiled, Problem> {
     let target = target_stage(spec, options)?;
     let scope = ArgScope::new(spec, options);
-    let reachable = context::reachable_stages(spec, &scope, options, &target);
+    let order = context::dependency_order(spec, &scope, options, &target);
+    let reachable: BTreeSet<String> = order.iter().cloned().collect();
     let context_paths = context::context_paths(spec, &scope, &reachable);
     let mut compiler = stage::Compiler::new(spec, options, images, scope, context_paths);
-    let result = compiler.stage(
-        &target,
-        spec.stage(&target).map(|s| s.pos).unwrap_or_default(),
-    )?;
+    // Dependencies first, so that compiling a stage finds the stages it
+    // uses done instead of recursing into them.
+    let mut result = None;
+    for name in &order {
+        let at = spec.stage(name).map(|s| s.pos).unwrap_or_default();
+        result = Some(compiler.stage(name, at)?);
+    }
+    let result = match result {
+        Some(r) => r,
+        None => compiler.stage(
+            &target,
+            spec.stage(&target).map(|s| s.pos).unwrap_or_default(),
+        )?,
+    };
     let source = options.source_map.then(|| llb::SourceFile {
         filename: spec.file.clone(),
         data: spec.text.clone().into_bytes(),

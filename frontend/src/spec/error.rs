@@ -62,16 +62,46 @@ impl Problem {
         self
     }
 
-    /// Names the file and cuts the snippet out of its text.
+    /// Names the file and cuts the snippet out of its text. Values quoted
+    /// in the message are shortened: a megabyte-long line must not make a
+    /// megabyte-long error.
     pub fn in_file(self, file: &str, text: &str) -> SpecError {
         SpecError {
             file: file.to_string(),
             snippet: snippet(text, self.pos),
             pos: self.pos,
-            message: self.message,
-            hint: self.hint,
+            message: shorten_quoted(&self.message),
+            hint: self.hint.as_deref().map(shorten_quoted),
         }
     }
+}
+
+/// Cuts every `quoted` span longer than 60 characters to its first 40,
+/// and the whole text to 1,000 characters.
+fn shorten_quoted(text: &str) -> String {
+    const LONG_SPAN: usize = 60;
+    const KEPT: usize = 40;
+    const MAX_TEXT: usize = 1_000;
+    let mut out = String::with_capacity(text.len().min(MAX_TEXT + 8));
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let quoted = i % 2 == 1;
+        if quoted && part.chars().count() > LONG_SPAN {
+            out.extend(part.chars().take(KEPT));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+        if out.len() > MAX_TEXT {
+            break;
+        }
+    }
+    if out.chars().count() > MAX_TEXT {
+        out = out.chars().take(MAX_TEXT).collect::<String>() + "…";
+    }
+    out
 }
 
 /// Renders the line at `pos` with a caret, like rustc and the Dockerfile
@@ -100,9 +130,17 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    // Names are short; a long word is no typo of one, and comparing it
+    // would cost time and memory proportional to its length.
+    const LONGEST: usize = 64;
+    let length = word.chars().count();
+    if length > LONGEST {
+        return None;
+    }
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
+        .filter(|c| c.chars().count().abs_diff(length) <= limit)
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
@@ -144,6 +182,19 @@ mod tests {
         assert_eq!(did_you_mean("form", ["from", "to", "steps"]), Some("from"));
         assert_eq!(did_you_mean("stpes", ["from", "steps"]), Some("steps"));
         assert_eq!(did_you_mean("zzz", ["from", "steps"]), None);
+        assert_eq!(did_you_mean(&"a".repeat(100_000), ["a"]), None);
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let long = "a".repeat(5000);
+        let message = shorten_quoted(&format!("invalid image `{long}`: too long"));
+        assert_eq!(
+            message,
+            format!("invalid image `{}…`: too long", "a".repeat(40))
+        );
+        assert!(shorten_quoted(&long).chars().count() <= 1001);
+        assert_eq!(shorten_quoted("unknown key `form`"), "unknown key `form`");
     }
 
     #[test]

@@ -58,7 +58,10 @@ impl<'de> Deserialize<'de> for SpecFile {
                     match key.as_str() {
                         "version" => file.version = Some(map.next_value()?),
                         "args" => file.args = Some(map.next_value()?),
-                        "stages" => file.stages = Some(map.next_value()?),
+                        "stages" => {
+                            let stages = CappedMap::new(MAX_STAGES, "stages");
+                            file.stages = Some(map.next_value_seed(stages)?);
+                        }
                         "target" => file.target = Some(map.next_value()?),
                         k if k.starts_with("x-") => {
                             map.next_value::<de::IgnoredAny>()?;
@@ -373,21 +376,65 @@ impl<T: JsonSchema> JsonSchema for Map<Spanned<T>> {
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for Map<V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
-            type Value = Map<V>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Map<V>, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    entries.push((key, map.next_value()?));
-                }
-                Ok(Map(entries))
-            }
+        de::DeserializeSeed::deserialize(CappedMap::new(usize::MAX, "entries"), deserializer)
+    }
+}
+
+/// More stages than any hand-written spec has; the bound keeps checking
+/// and compiling (which follow stage dependencies) cheap.
+pub const MAX_STAGES: usize = 1_000;
+
+/// Marks the position in a [`CappedMap`] error.
+pub const OVER_LIMIT_AT: &str = "the first one over is at";
+
+/// Reads a [`Map`] of at most `max` entries, refusing the next one as soon
+/// as it is seen, so an oversized map costs no more than `max` entries.
+struct CappedMap<V> {
+    max: usize,
+    /// What the entries are, for the message.
+    what: &'static str,
+    values: PhantomData<V>,
+}
+
+impl<V> CappedMap<V> {
+    fn new(max: usize, what: &'static str) -> Self {
+        CappedMap {
+            max,
+            what,
+            values: PhantomData,
         }
-        deserializer.deserialize_map(MapVisitor(PhantomData))
+    }
+}
+
+impl<'de, V: Deserialize<'de>> de::DeserializeSeed<'de> for CappedMap<V> {
+    type Value = Map<V>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Map<V>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Visitor<'de> for CappedMap<V> {
+    type Value = Map<V>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Map<V>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            if entries.len() == self.max {
+                // The reader places custom errors at the map's start; the
+                // message says where the first entry too many is.
+                return Err(de::Error::custom(format!(
+                    "the spec has more than {} {}; {OVER_LIMIT_AT} {}:{}",
+                    self.max,
+                    self.what,
+                    key.referenced.line(),
+                    key.referenced.column()
+                )));
+            }
+            entries.push((key, map.next_value()?));
+        }
+        Ok(Map(entries))
     }
 }
 

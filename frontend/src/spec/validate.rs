@@ -48,17 +48,23 @@ pub fn validate(file: SpecFile, text: &str) -> Result<Spec, Problem> {
     let stages_syntax = match file.stages {
         Some(s) if !s.0.is_empty() => s.0,
         Some(_) => {
-            return Err(Problem::new(top, "`stages` is empty").hint("define at least one stage"))
+            return Err(Problem::new(
+                top_level_key(text, "stages").unwrap_or(top),
+                "`stages` is empty",
+            )
+            .hint("define at least one stage, e.g. `app: {from: busybox:latest}`"))
         }
         None => {
             return Err(Problem::new(top, "missing `stages`")
                 .hint("add a `stages:` mapping with at least one stage"))
         }
     };
+    let stage_names: Vec<String> = stages_syntax.iter().map(|(k, _)| k.value.clone()).collect();
     let checker = Checker {
         lines: text.lines().collect(),
         args: &args,
-        stage_names: stages_syntax.iter().map(|(k, _)| k.value.clone()).collect(),
+        stage_set: stage_names.iter().cloned().collect(),
+        stage_names,
     };
     let mut stages = Vec::with_capacity(stages_syntax.len());
     for (name, stage) in stages_syntax {
@@ -108,10 +114,30 @@ fn declare_args(args: Option<syntax::Map<Spanned<String>>>) -> Result<Vec<ArgDec
     Ok(out)
 }
 
+/// Each mount type and the options it takes.
+const MOUNT_TYPES: &[(&str, &[&str])] = &[
+    (
+        "cache",
+        &[
+            "target", "id", "sharing", "from", "source", "mode", "uid", "gid",
+        ],
+    ),
+    (
+        "secret",
+        &["id", "target", "env", "required", "mode", "uid", "gid"],
+    ),
+    ("ssh", &["id", "target", "required", "mode", "uid", "gid"]),
+    ("tmpfs", &["target", "size"]),
+    ("bind", &["target", "from", "source", "rw"]),
+];
+
 struct Checker<'a> {
     lines: Vec<&'a str>,
     args: &'a [ArgDecl],
+    /// In file order, for messages.
     stage_names: Vec<String>,
+    /// The same, for lookups.
+    stage_set: BTreeSet<String>,
 }
 
 impl Checker<'_> {
@@ -119,13 +145,15 @@ impl Checker<'_> {
         let p = pos(&name);
         if !is_stage_name(&name.value) {
             return Err(
-                Problem::new(p, format!("invalid stage name `{}`", name.value))
-                    .hint("stage names match [a-z0-9][a-z0-9._-]*"),
+                Problem::new(p, format!("invalid stage name `{}`", name.value)).hint(format!(
+                    "stage names match [a-z0-9][a-z0-9._-]*, e.g. `{}`",
+                    stage_name_like(&name.value)
+                )),
             );
         }
         if name.value == "scratch" {
             return Err(Problem::new(p, "`scratch` is reserved for the empty image")
-                .hint("rename the stage"));
+                .hint("rename the stage, e.g. `scratch-base`"));
         }
         let stage_pos = pos(&stage);
         let s = stage.value;
@@ -140,10 +168,14 @@ impl Checker<'_> {
         for step in steps {
             typed_steps.push(self.step(step)?);
         }
+        let platform = self.opt_text(s.platform)?;
+        if let Some(platform) = &platform {
+            literal_platform(platform)?;
+        }
         Ok(Stage {
             lines: self.block_lines(p, p.column as usize),
             from,
-            platform: self.opt_text(s.platform)?,
+            platform,
             description: s.description,
             workdir: self.opt_text(s.workdir)?,
             env: self.env_map(s.env)?,
@@ -159,7 +191,7 @@ impl Checker<'_> {
     /// `from:` of a stage or a copy: a stage name, `scratch`, or an image.
     fn base_ref(&self, from: &Located<String>) -> Result<(), Problem> {
         let value = self.with_defaults(&from.value);
-        if value == "scratch" || self.stage_names.contains(&value) {
+        if value == "scratch" || self.stage_set.contains(&value) {
             return Ok(());
         }
         // A bare word close to a stage name is a typo, not an image.
@@ -173,26 +205,32 @@ impl Checker<'_> {
             }
         }
         ImageRef::parse(&value).map(|_| ()).map_err(|e| {
+            let lowercase = value.to_ascii_lowercase();
+            let hint = if lowercase != value && ImageRef::parse(&lowercase).is_ok() {
+                format!("image names are lowercase: `{lowercase}`")
+            } else {
+                format!(
+                    "write an image such as `debian:bookworm-slim`, or a stage: {}",
+                    name_list(&self.stage_names)
+                )
+            };
             Problem::new(
                 from.pos,
-                format!(
-                    "`{value}` is neither a stage of this spec nor a valid image reference ({})",
-                    e.reason
-                ),
+                format!("invalid image reference `{value}`: {}", e.reason),
             )
-            .hint(format!("stages are: {}", self.stage_names.join(", ")))
+            .hint(hint)
         })
     }
 
     fn stage_ref(&self, name: &str, p: Pos, what: &str) -> Result<(), Problem> {
-        if self.stage_names.iter().any(|n| n == name) {
+        if self.stage_set.contains(name) {
             return Ok(());
         }
         let problem = Problem::new(p, format!("{what} `{name}` is not a stage of this spec"));
         Err(
             match did_you_mean(name, self.stage_names.iter().map(String::as_str)) {
                 Some(near) => problem.hint(format!("did you mean `{near}`?")),
-                None => problem.hint(format!("stages are: {}", self.stage_names.join(", "))),
+                None => problem.hint(format!("stages are: {}", name_list(&self.stage_names))),
             },
         )
     }
@@ -219,10 +257,7 @@ impl Checker<'_> {
                     p,
                     "a step needs one of `run`, `copy`, `add`, `mkdir`, `write`, `remove`",
                 )
-                .hint(format!(
-                    "this step only has {}",
-                    option_names(&s).join(", ")
-                )))
+                .hint(no_kind_hint(&option_names(&s))))
             }
             [a, b, ..] => {
                 return Err(Problem::new(
@@ -272,7 +307,7 @@ impl Checker<'_> {
                 })
             }
             _ => StepKind::Remove(RemoveStep {
-                paths: self.paths(s.remove.expect("kind"))?,
+                paths: self.paths(s.remove.expect("kind"), "remove")?,
             }),
         };
         Ok(Step {
@@ -287,7 +322,8 @@ impl Checker<'_> {
         let run_pos = pos(&run);
         let command = match run.value {
             syntax::Command::Shell(text) if text.trim().is_empty() => {
-                return Err(Problem::new(run_pos, "empty `run` command"))
+                return Err(Problem::new(run_pos, "empty `run` command")
+                    .hint("write the command to run, e.g. `run: make`"))
             }
             syntax::Command::Exec(list) if list.is_empty() => {
                 return Err(Problem::new(run_pos, "empty `run` command")
@@ -321,8 +357,12 @@ impl Checker<'_> {
         for m in &mounts {
             if let Some(t) = mount_target(&m.kind) {
                 if let Some(first) = targets.insert(t.to_string(), m.pos) {
-                    return Err(Problem::new(m.pos, format!("two mounts at `{t}`"))
-                        .hint(format!("the first is at line {}", first.line)));
+                    return Err(
+                        Problem::new(m.pos, format!("two mounts at `{t}`")).hint(format!(
+                            "the first is at line {}; remove one or give it another target",
+                            first.line
+                        )),
+                    );
                 }
             }
         }
@@ -348,35 +388,41 @@ impl Checker<'_> {
         let p = pos(&m);
         let m = m.value;
         let kind_name = format!("{:?}", m.kind.value).to_lowercase();
-        let allowed: &[&str] = match m.kind.value {
-            T::Cache => &[
-                "target", "id", "sharing", "from", "source", "mode", "uid", "gid",
-            ],
-            T::Secret => &["id", "target", "env", "required", "mode", "uid", "gid"],
-            T::Ssh => &["id", "target", "required", "mode", "uid", "gid"],
-            T::Tmpfs => &["target", "size"],
-            T::Bind => &["target", "from", "source", "rw"],
-        };
+        let allowed = MOUNT_TYPES
+            .iter()
+            .find(|(name, _)| *name == kind_name)
+            .map_or(&[][..], |(_, keys)| *keys);
+        // Where each option is written; options without a span point at the mount.
+        let at = |v: Option<Pos>| v.unwrap_or(p);
         for (key, set) in [
-            ("target", m.target.is_some()),
-            ("id", m.id.is_some()),
-            ("sharing", m.sharing.is_some()),
-            ("env", m.env.is_some()),
-            ("required", m.required.is_some()),
-            ("size", m.size.is_some()),
-            ("from", m.from.is_some()),
-            ("source", m.source.is_some()),
-            ("rw", m.rw.is_some()),
-            ("mode", m.mode.is_some()),
-            ("uid", m.uid.is_some()),
-            ("gid", m.gid.is_some()),
+            ("target", m.target.as_ref().map(|v| at(Some(pos(v))))),
+            ("id", m.id.as_ref().map(|v| at(Some(pos(v))))),
+            ("sharing", m.sharing.as_ref().map(|v| at(Some(pos(v))))),
+            ("env", m.env.as_ref().map(|v| at(Some(pos(v))))),
+            ("required", m.required.map(|_| p)),
+            ("size", m.size.as_ref().map(|v| at(Some(pos(v))))),
+            ("from", m.from.as_ref().map(|v| at(Some(pos(v))))),
+            ("source", m.source.as_ref().map(|v| at(Some(pos(v))))),
+            ("rw", m.rw.map(|_| p)),
+            ("mode", m.mode.as_ref().map(|v| at(Some(pos(v))))),
+            ("uid", m.uid.map(|_| p)),
+            ("gid", m.gid.map(|_| p)),
         ] {
-            if set && !allowed.contains(&key) {
+            if let Some(option_pos) = set.filter(|_| !allowed.contains(&key)) {
+                let takers: Vec<&str> = MOUNT_TYPES
+                    .iter()
+                    .filter(|(_, keys)| keys.contains(&key))
+                    .map(|(t, _)| *t)
+                    .collect();
                 return Err(Problem::new(
-                    p,
-                    format!("`{key}` does not apply to a {kind_name} mount"),
+                    option_pos,
+                    format!("`{key}` does not apply to {kind_name} mounts"),
                 )
-                .hint(format!("{kind_name} mounts take: {}", allowed.join(", "))));
+                .hint(format!(
+                    "{kind_name} mounts take: {}; `{key}` is for {} mounts",
+                    allowed.join(", "),
+                    takers.join("/")
+                )));
             }
         }
         let target = self.opt_text(m.target)?;
@@ -412,15 +458,20 @@ impl Checker<'_> {
                         "add `id: <name>` matching `--secret id=<name>,src=…` on the command line",
                     )
                 })?;
-                let env = self.opt_text(m.env)?.map(|e| e.value);
+                let env = self.opt_text(m.env)?;
                 if let Some(e) = &env {
-                    if !is_identifier(e) {
+                    if !is_identifier(&e.value) {
                         return Err(Problem::new(
-                            p,
-                            format!("`{e}` is not a valid environment variable name"),
-                        ));
+                            e.pos,
+                            format!("`{}` is not a valid environment variable name", e.value),
+                        )
+                        .hint(format!(
+                            "use letters, digits and `_`, not starting with a digit, e.g. `{}`",
+                            identifier_like(&e.value)
+                        )));
                     }
                 }
+                let env = env.map(|e| e.value);
                 MountKind::Secret {
                     target: match (&target, &env) {
                         (Some(t), _) => Some(t.value.clone()),
@@ -464,11 +515,20 @@ impl Checker<'_> {
     }
 
     fn copy(&self, s: StepSyntax) -> Result<CopyStep, Problem> {
-        let sources = self.paths(s.copy.expect("kind"))?;
+        let sources = self.paths(s.copy.expect("kind"), "copy")?;
         let from = self.opt_from(s.from)?;
         if from.is_none() {
             for src in &sources {
                 context_path(src)?;
+            }
+        }
+        if let (Some(parents), Some(include)) = (&s.parents, &s.include) {
+            if parents.value && !include.is_empty() {
+                return Err(Problem::new(
+                    pos(parents),
+                    "`parents: true` cannot be combined with `include`",
+                )
+                .hint("list the paths to copy as sources instead of `include` patterns, or drop `parents`"));
             }
         }
         Ok(CopyStep {
@@ -494,7 +554,8 @@ impl Checker<'_> {
                     return Err(Problem::new(
                         p,
                         "`ref` and `keep_git_dir` go with `git`, not `url`",
-                    ));
+                    )
+                    .hint("remove them, or use `git:` for a repository"));
                 }
                 let url = self.text(url)?;
                 let shown = self.with_defaults(&url.value);
@@ -502,14 +563,18 @@ impl Checker<'_> {
                     return Err(Problem::new(
                         url.pos,
                         format!("`{shown}` is not an http(s) URL"),
-                    ));
+                    )
+                    .hint("`add` downloads `https://…` URLs; fetch other sources in a `run` step"));
                 }
                 let checksum = self.opt_text(a.checksum)?;
                 if let Some(c) = &checksum {
                     let hex = c.value.strip_prefix("sha256:").unwrap_or("");
                     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(Problem::new(c.pos, "invalid checksum")
-                            .hint("write `sha256:` followed by 64 hex digits"));
+                        return Err(Problem::new(
+                            c.pos,
+                            format!("invalid checksum `{}`", c.value),
+                        )
+                        .hint("write `sha256:` followed by 64 hex digits (`sha256sum FILE` prints them)"));
                     }
                 }
                 AddSource::Url {
@@ -518,8 +583,12 @@ impl Checker<'_> {
                 }
             }
             (None, Some(git)) => {
-                if a.checksum.is_some() {
-                    return Err(Problem::new(p, "`checksum` goes with `url`, not `git`"));
+                if let Some(checksum) = &a.checksum {
+                    return Err(Problem::new(
+                        pos(checksum),
+                        "`checksum` goes with `url`, not `git`",
+                    )
+                    .hint("remove it; to pin a repository, set `ref:` to a commit"));
                 }
                 AddSource::Git {
                     remote: self.text(git)?,
@@ -527,7 +596,15 @@ impl Checker<'_> {
                     keep_git_dir: a.keep_git_dir.unwrap_or(false),
                 }
             }
-            _ => return Err(Problem::new(p, "`add` needs exactly one of `url` or `git`")),
+            (Some(_), Some(_)) => {
+                return Err(Problem::new(p, "`add` has both `url` and `git`")
+                    .hint("an `add` step adds one thing; split it into two steps"))
+            }
+            (None, None) => {
+                return Err(Problem::new(p, "`add` needs `url` or `git`").hint(
+                    "add `url: https://…` to download a file, or `git: https://…` to clone a repository",
+                ))
+            }
         };
         Ok(AddStep {
             source,
@@ -585,8 +662,13 @@ impl Checker<'_> {
         let duration = |d: Option<Spanned<String>>| -> Result<Option<u64>, Problem> {
             d.map(|d| {
                 parse_duration(&d.value).ok_or_else(|| {
-                    Problem::new(pos(&d), format!("invalid duration `{}`", d.value))
-                        .hint("write e.g. `30s`, `1m30s`, `500ms`")
+                    let hint = if d.value.trim().bytes().all(|b| b.is_ascii_digit()) {
+                        format!("add a unit: `{}s`", d.value.trim())
+                    } else {
+                        "write a number and a unit (`ms`, `s`, `m`, `h`), e.g. `30s`, `1m30s`, `500ms`"
+                            .to_string()
+                    };
+                    Problem::new(pos(&d), format!("invalid duration `{}`", d.value)).hint(hint)
                 })
             })
             .transpose()
@@ -677,10 +759,15 @@ impl Checker<'_> {
         Ok(chown)
     }
 
-    fn paths(&self, s: Spanned<syntax::OneOrMany>) -> Result<Vec<Located<String>>, Problem> {
+    fn paths(
+        &self,
+        s: Spanned<syntax::OneOrMany>,
+        kind: &str,
+    ) -> Result<Vec<Located<String>>, Problem> {
         let p = pos(&s);
         if s.value.0.is_empty() {
-            return Err(Problem::new(p, "expected at least one path"));
+            return Err(Problem::new(p, format!("`{kind}` needs at least one path"))
+                .hint(format!("e.g. `{kind}: [a.txt, dir/]`, or remove the step")));
         }
         s.value.0.into_iter().map(|v| self.text_at(v, p)).collect()
     }
@@ -748,57 +835,99 @@ impl Checker<'_> {
     }
 }
 
+/// Rejects stages that use themselves. Iterative (an explicit stack), so
+/// a long chain of stages cannot exhaust the thread's stack.
 fn check_cycles(stages: &[Stage], checker: &Checker) -> Result<(), Problem> {
-    let deps: BTreeMap<&str, Vec<(String, Pos)>> = stages
+    let index: BTreeMap<&str, usize> = stages
         .iter()
-        .map(|s| (s.name.as_str(), stage_deps(s, checker)))
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let deps: Vec<Vec<(usize, Pos)>> = stages
+        .iter()
+        .map(|s| {
+            stage_deps(s, checker)
+                .into_iter()
+                .filter_map(|(name, p)| index.get(name.as_str()).map(|i| (*i, p)))
+                .collect()
+        })
         .collect();
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
+        New,
         Visiting,
         Done,
     }
-    fn visit<'a>(
-        name: &'a str,
-        deps: &'a BTreeMap<&'a str, Vec<(String, Pos)>>,
-        marks: &mut BTreeMap<&'a str, Mark>,
-        path: &mut Vec<(&'a str, Pos)>,
-    ) -> Result<(), Problem> {
-        match marks.get(name) {
-            Some(Mark::Done) => return Ok(()),
-            Some(Mark::Visiting) => {
-                let from = path.iter().position(|(n, _)| *n == name).unwrap_or(0);
-                let mut cycle: Vec<&str> = path[from..].iter().map(|(n, _)| *n).collect();
-                cycle.push(name);
-                let at = path.last().map(|(_, p)| *p).unwrap_or_default();
-                return Err(Problem::new(
-                    at,
-                    format!(
-                        "stages depend on each other in a cycle: {}",
-                        cycle.join(" → ")
-                    ),
-                )
-                .hint("a stage cannot use itself, directly or through other stages"));
-            }
-            None => {}
+    let mut marks = vec![Mark::New; stages.len()];
+    for root in 0..stages.len() {
+        if marks[root] != Mark::New {
+            continue;
         }
-        marks.insert(name, Mark::Visiting);
-        for (dep, p) in deps.get(name).map(Vec::as_slice).unwrap_or(&[]) {
-            path.push((name, *p));
-            let key = deps.get_key_value(dep.as_str()).map(|(k, _)| *k);
-            if let Some(k) = key {
-                visit(k, deps, marks, path)?;
+        // (stage, next dependency to look at); the path is the stack itself.
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        marks[root] = Mark::Visiting;
+        while let Some((stage, next)) = stack.last_mut() {
+            let Some(&(dep, _)) = deps[*stage].get(*next) else {
+                marks[*stage] = Mark::Done;
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            match marks[dep] {
+                Mark::Done => {}
+                Mark::New => {
+                    marks[dep] = Mark::Visiting;
+                    stack.push((dep, 0));
+                }
+                Mark::Visiting => return Err(cycle_problem(stages, &deps, &stack, dep)),
             }
-            path.pop();
         }
-        marks.insert(name, Mark::Done);
-        Ok(())
-    }
-    let mut marks = BTreeMap::new();
-    for stage in stages {
-        visit(&stage.name, &deps, &mut marks, &mut Vec::new())?;
     }
     Ok(())
+}
+
+/// Names the cycle and where each of its uses is written. `stack` holds
+/// the path being followed; each entry's `next - 1` is the edge taken.
+fn cycle_problem(
+    stages: &[Stage],
+    deps: &[Vec<(usize, Pos)>],
+    stack: &[(usize, usize)],
+    back_to: usize,
+) -> Problem {
+    let from = stack.iter().position(|(s, _)| *s == back_to).unwrap_or(0);
+    let edges: Vec<(usize, usize, Pos)> = stack[from..]
+        .iter()
+        .map(|(s, next)| {
+            let (dep, p) = deps[*s][next - 1];
+            (*s, dep, p)
+        })
+        .collect();
+    let mut names: Vec<&str> = edges
+        .iter()
+        .map(|(s, _, _)| stages[*s].name.as_str())
+        .collect();
+    names.push(&stages[back_to].name);
+    let uses: Vec<String> = edges
+        .iter()
+        .map(|(s, dep, p)| {
+            format!(
+                "`{}` uses `{}` at line {}",
+                stages[*s].name, stages[*dep].name, p.line
+            )
+        })
+        .collect();
+    let at = edges.last().map(|(_, _, p)| *p).unwrap_or_default();
+    Problem::new(
+        at,
+        format!(
+            "stages depend on each other in a cycle: {}",
+            names.join(" → ")
+        ),
+    )
+    .hint(format!(
+        "{}; a stage cannot use itself, directly or through other stages",
+        uses.join(", ")
+    ))
 }
 
 /// Stages a stage uses (`from`, `copy.from`, mount `from`), with where.
@@ -823,8 +952,7 @@ fn stage_deps(stage: &Stage, checker: &Checker) -> Vec<(String, Pos)> {
             _ => {}
         }
     }
-    let names: BTreeSet<&str> = checker.stage_names.iter().map(String::as_str).collect();
-    refs.retain(|(r, _)| names.contains(r.as_str()));
+    refs.retain(|(r, _)| checker.stage_set.contains(r));
     refs
 }
 
@@ -939,6 +1067,100 @@ fn set_options(s: &StepSyntax, step_pos: Pos) -> Vec<(&'static str, Pos)> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// Where a top-level `key:` is written, for checks on a whole value.
+fn top_level_key(text: &str, key: &str) -> Option<Pos> {
+    let prefix = format!("{key}:");
+    text.lines()
+        .position(|l| l.starts_with(&prefix))
+        .map(|i| Pos {
+            line: i as u32 + 1,
+            column: 1,
+        })
+}
+
+/// A platform written out (not through an arg) must parse now; one built
+/// from args is checked when the args are known.
+fn literal_platform(platform: &Located<String>) -> Result<(), Problem> {
+    if platform.value.contains('$') || crate::llb::Platform::parse(&platform.value).is_some() {
+        return Ok(());
+    }
+    Err(Problem::new(
+        platform.pos,
+        format!("invalid platform `{}`", platform.value),
+    )
+    .hint("write os/arch[/variant], e.g. `linux/amd64`, `linux/arm/v7`, or `${BUILDPLATFORM}`"))
+}
+
+/// Up to ten names for a message, then how many there are in all.
+fn name_list(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let head = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        format!("{head}, … ({} in all)", names.len())
+    } else {
+        head
+    }
+}
+
+/// A valid stage name close to `name` (`Build` → `build`), for hints.
+fn stage_name_like(name: &str) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = mapped.trim_start_matches(['.', '_', '-']);
+    if trimmed.is_empty() {
+        "build".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// A valid identifier close to `name` (`API-TOKEN` → `API_TOKEN`).
+fn identifier_like(name: &str) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if mapped.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{mapped}")
+    } else {
+        mapped
+    }
+}
+
+fn no_kind_hint(options: &[&str]) -> String {
+    let kinds: Vec<&str> = STEP_KINDS
+        .iter()
+        .copied()
+        .filter(|k| options.iter().all(|o| options_of(k).contains(o)))
+        .collect();
+    let listed = options
+        .iter()
+        .map(|o| format!("`{o}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match kinds.first() {
+        Some(kind) if !options.is_empty() => {
+            format!("this step has only {listed}; add what it does, e.g. `{kind}: …`")
+        }
+        _ if options.is_empty() => "add what the step does, e.g. `run: make`".to_string(),
+        _ => format!("this step has only {listed}; add what it does, e.g. `run: make`"),
+    }
 }
 
 pub(crate) fn pos<T>(s: &Spanned<T>) -> Pos {
