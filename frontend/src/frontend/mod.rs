@@ -61,7 +61,7 @@ fn spec_source_detail(e: &SpecError, text: &str) -> stagecraft_proto::Any {
     let value = serde_json::json!({
         "info": {
             "filename": e.file,
-            "data": base64::engine::general_purpose::STANDARD.encode(text),
+            "data": base64::engine::general_purpose::STANDARD.encode(source_excerpt(text, line)),
             "language": "YAML",
         },
         "ranges": [{"start": {"line": line}, "end": {"line": line}}],
@@ -70,6 +70,24 @@ fn spec_source_detail(e: &SpecError, text: &str) -> stagecraft_proto::Any {
         type_url: "github.com/moby/buildkit/errdefs.Source+json".to_string(),
         value: serde_json::to_vec(&value).expect("plain JSON"),
     }
+}
+
+/// The lines buildx shows around an error (it prints a few either side),
+/// the rest blanked so that line numbers stay right: a spec of megabytes
+/// would otherwise make a status larger than gRPC carries, and the error
+/// would be lost.
+fn source_excerpt(text: &str, line: u32) -> String {
+    const AROUND: usize = 10;
+    const MAX_LINE: usize = 1_000;
+    let wanted = (line as usize).saturating_sub(AROUND + 1)..line as usize + AROUND;
+    let mut out = String::new();
+    for (index, content) in text.lines().enumerate() {
+        if wanted.contains(&index) {
+            out.extend(content.chars().take(MAX_LINE));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 impl FrontendError {
@@ -291,4 +309,24 @@ fn worker_platform(p: &pb::Platform) -> Platform {
         format!("{}/{}/{}", p.os, p.architecture, p.variant)
     };
     Platform::parse(&text).unwrap_or_else(Platform::host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_excerpt;
+
+    #[test]
+    fn the_source_excerpt_keeps_line_numbers_and_stays_small() {
+        let text: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+        let excerpt = source_excerpt(&text, 50);
+        let lines: Vec<&str> = excerpt.lines().collect();
+        assert_eq!(lines.len(), 100);
+        assert_eq!(lines[49], "line 50");
+        assert_eq!(lines[39], "line 40");
+        assert_eq!(lines[38], "");
+        assert_eq!(lines[59], "line 60");
+        assert_eq!(lines[60], "");
+        let long = format!("a: 1\nb: {}\n", "x".repeat(3 << 20));
+        assert!(source_excerpt(&long, 2).len() < 2_000);
+    }
 }
