@@ -6,7 +6,11 @@ generated equivalent workloads (each benchmark writes a spec and a
 Dockerfile with the same graph). Needs `make image` (daemon, base images,
 stagecraft:dev) and a release build (`cargo build --release`).
 
-    python3 bench/run.py [--runs N] [--quick]
+    python3 bench/run.py [--runs N] [--quick] [corpus]
+
+`corpus` runs only the daemon-free section: `stagecraft check` over every
+file of the bad-input corpus (tests/bad-input/) and generated hostile
+inputs (huge, deeply nested, alias bomb, 100,000 stages, long lines).
 
 Reports medians with min-max. Nothing here asserts: these are measurements.
 """
@@ -96,7 +100,53 @@ def wide(stages, command):
     return SYNTAX + "\n".join(spec) + "\n", "\n".join(docker) + "\n"
 
 
+def hostile_inputs():
+    """Inputs made to exhaust a parser, as frontend/tests/bad_input.rs makes them."""
+    header = "version: 1\n"
+    bomb = header + "x-l0: &l0 [" + ", ".join(["lol"] * 10) + "]\n"
+    for level in range(1, 10):
+        bomb += f"x-l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 10) + "]\n"
+    bomb += "stages:\n  app:\n    from: scratch\n"
+    stages = header + "stages:\n  s0:\n    from: scratch\n"
+    stages += "".join(f"  s{i}:\n    from: s{i - 1}\n" for i in range(1, 100_000))
+    deep = 10_000
+    return {
+        "huge (8 MiB)": header + "# " + "x" * (8 << 20) + "\n",
+        "alias bomb": bomb,
+        "10,000 nested lists": header + "x-deep: " + "[" * deep + "]" * deep + "\n",
+        "10,000 nested maps": header + "x-deep: " + "{a: " * deep + "a" + "}" * deep + "\n",
+        "100,000 stages": stages,
+        "3 MiB line": header + "stages:\n  app:\n    from: " + "a" * (3 << 20) + "\n",
+        "3 MiB key": header + "stages:\n  " + "a" * (3 << 20) + ": {from: scratch}\n",
+    }
+
+
 # ---------------------------------------------------------------- benchmarks
+
+def check_ms(path):
+    """Milliseconds of `stagecraft check` on a spec it must refuse cleanly."""
+    start = time.perf_counter()
+    r = run([str(BIN), "check", path.name], cwd=path.parent)
+    elapsed = (time.perf_counter() - start) * 1000
+    if r.returncode in (0, 101) or r.returncode < 0:
+        raise SystemExit(f"`check {path.name}` exited {r.returncode}:\n{r.stderr[:2000]}")
+    return elapsed
+
+
+def bench_corpus(runs):
+    corpus = sorted((REPO / "tests" / "bad-input").glob("*.yaml"))
+    per_file = [statistics.median(check_ms(p) for _ in range(runs)) for p in corpus]
+    rows = [(f"check, bad-input corpus ({len(corpus)} files)",
+             f"median {statistics.median(per_file):.1f} ms, max {max(per_file):.1f} ms", "goal < 100 ms each")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in hostile_inputs().items():
+            path = Path(tmp, "hostile.yaml")
+            path.write_text(text)
+            times = [check_ms(path) for _ in range(runs)]
+            rows.append((f"check, hostile: {name}",
+                         f"median {statistics.median(times):.1f} ms, max {max(times):.1f} ms", "goal < 100 ms"))
+    return rows
+
 
 def bench_compile(runs, sizes):
     rows = []
@@ -198,19 +248,30 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer runs and a smaller context")
+    parser.add_argument("section", nargs="?", choices=["all", "corpus"], default="all",
+                        help="`corpus`: only `stagecraft check` over bad and hostile inputs (no daemon)")
     args = parser.parse_args()
     runs = 2 if args.quick else args.runs
     if not BIN.exists():
         raise SystemExit(f"{BIN} is missing: run `cargo build --release`")
     rows = []
-    rows += bench_compile(max(runs, 5), [10, 100, 1_000, 10_000])
-    rows += bench_cached_rebuild(runs)
-    rows += bench_parallel(runs)
-    rows += bench_context(runs, 50 if args.quick else 500)
-    rows += bench_image_and_cold_start(runs)
+    rows += bench_corpus(max(runs, 5))
+    if args.section == "all":
+        rows += full_benchmarks(runs, args.quick)
     print(f"| benchmark | median (min–max) | notes |\n| --- | --- | --- |")
     for name, value, note in rows:
         print(f"| {name} | {value} | {note} |")
+
+
+def full_benchmarks(runs, quick):
+    """The daemon benchmarks: Stagecraft against the Dockerfile frontend."""
+    rows = []
+    rows += bench_compile(max(runs, 5), [10, 100, 1_000, 10_000])
+    rows += bench_cached_rebuild(runs)
+    rows += bench_parallel(runs)
+    rows += bench_context(runs, 50 if quick else 500)
+    rows += bench_image_and_cold_start(runs)
+    return rows
 
 
 if __name__ == "__main__":
