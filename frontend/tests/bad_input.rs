@@ -194,6 +194,60 @@ fn every_expected_file_has_its_case() {
     }
 }
 
+/// Small edits of every corpus case give an error or a spec, never a
+/// panic: a character deleted (at a sample of places), and a YAML indicator
+/// or odd whitespace inserted where each line's content starts (where keys
+/// are, which error messages read back).
+#[test]
+fn edits_of_the_corpus_never_panic() {
+    const INSERTED: &[&str] = &[
+        ":", "- ", "[", "{", "\t", "\u{3000}", "\"", "*a", "\n", "${", "é",
+    ];
+    let (dir, names) = corpus();
+    let mut edits = 0;
+    for name in &names {
+        let bytes = std::fs::read(dir.join(name)).expect("a corpus file");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let bounds: Vec<usize> = (0..=text.len())
+            .filter(|i| text.is_char_boundary(*i))
+            .collect();
+        for pair in bounds.windows(2).step_by(3) {
+            let mut deleted = text.clone();
+            deleted.replace_range(pair[0]..pair[1], "");
+            parse_without_panic(name, &deleted);
+            edits += 1;
+        }
+        for at in content_starts(&text) {
+            for inserted in INSERTED {
+                let mut grown = text.clone();
+                grown.insert_str(at, inserted);
+                parse_without_panic(name, &grown);
+                edits += 1;
+            }
+        }
+    }
+    assert!(edits > 5_000, "only {edits} edits");
+}
+
+/// Byte offsets where each line's text starts, after its indentation.
+fn content_starts(text: &str) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        starts.push(offset + line.len() - line.trim_start_matches(' ').len());
+        offset += line.len();
+    }
+    starts
+}
+
+fn parse_without_panic(name: &str, text: &str) {
+    let outcome = std::panic::catch_unwind(|| stagecraft::spec::parse(name, text.as_bytes()));
+    assert!(
+        outcome.is_ok(),
+        "parsing an edit of {name} panicked:\n{text}"
+    );
+}
+
 // ---------------------------------------------------------------- hostile inputs
 
 /// Inputs made to exhaust a parser: each with the words its error must use.

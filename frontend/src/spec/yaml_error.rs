@@ -397,6 +397,13 @@ impl<'a> Source<'a> {
             .unwrap_or("")
     }
 
+    /// The lines before the error's line (all of them when the error is
+    /// past the last line, as at the end of the file).
+    fn lines_above(&self) -> &[&'a str] {
+        let end = (self.pos.line as usize - 1).min(self.lines.len());
+        &self.lines[..end]
+    }
+
     /// The line before and from the error column (columns count characters).
     fn split(&self) -> (&'a str, &'a str) {
         let line = self.line();
@@ -506,11 +513,7 @@ impl<'a> Source<'a> {
     /// mapping as the position.
     fn earlier_key(&self, key: &str, indent: usize) -> Option<usize> {
         let prefix = format!("{key}:");
-        for (index, line) in self.lines[..self.pos.line as usize - 1]
-            .iter()
-            .enumerate()
-            .rev()
-        {
+        for (index, line) in self.lines_above().iter().enumerate().rev() {
             let trimmed = line.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
@@ -529,7 +532,7 @@ impl<'a> Source<'a> {
     /// The `key:` line a block at `indent` belongs to. A list may sit at
     /// its key's own indentation (`steps:` then `- run: …`).
     fn parent_key(&self, indent: usize, is_list: bool) -> Option<&'a str> {
-        let above = self.lines[..self.pos.line as usize - 1].iter().rev();
+        let above = self.lines_above().iter().rev();
         for line in above {
             let trimmed = line.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -553,8 +556,9 @@ impl<'a> Source<'a> {
 /// The key that ends `head` (`  - run` → `run`, `{a: 1, b` → `b`).
 fn key_at_end(head: &str) -> Option<&str> {
     let start = head
-        .rfind(|c: char| c.is_whitespace() || matches!(c, '{' | ',' | '[' | '-'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rfind(|(_, c)| c.is_whitespace() || matches!(c, '{' | ',' | '[' | '-'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let key = head[start..].trim_matches(['"', '\'']);
     let plain = !key.is_empty()
         && key
@@ -603,6 +607,15 @@ mod tests {
             Some("each item of `expose`")
         );
         assert_eq!(owner("- a: 1\n", 1, 1), None);
+    }
+
+    #[test]
+    fn odd_text_around_an_error_does_not_panic() {
+        // An ideographic space is whitespace of three bytes.
+        assert_eq!(key_at_end("\u{3000}run"), Some("run"));
+        // The end of the file is a line past the last one.
+        assert_eq!(owner("a:\n  b: 1", 3, 1), None);
+        assert_eq!(owner("", 1, 5), None);
     }
 
     #[test]
