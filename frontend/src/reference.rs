@@ -107,6 +107,31 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// The key a `--build-context` replacing `name` is found under, as the
+/// Dockerfile frontend looks it up: image references in their short form
+/// without `:latest` (`docker.io/library/busybox:latest` → `busybox`), so
+/// that `--build-context busybox=…` replaces `from: busybox:latest`. Names
+/// that are not image references (stage names are) are kept as they are.
+pub fn context_key(name: &str) -> String {
+    let Ok(r) = ImageRef::parse(name) else {
+        return name.to_string();
+    };
+    let mut key = match (r.domain.as_str(), r.path.strip_prefix("library/")) {
+        (DEFAULT_DOMAIN, Some(official)) if !official.contains('/') => official.to_string(),
+        (DEFAULT_DOMAIN, _) => r.path.clone(),
+        (domain, _) => format!("{domain}/{}", r.path),
+    };
+    match (&r.tag, &r.digest) {
+        (Some(tag), None) if tag == "latest" => {}
+        (Some(tag), _) => key.push_str(&format!(":{tag}")),
+        (None, _) => {}
+    }
+    if let Some(digest) = &r.digest {
+        key.push_str(&format!("@{digest}"));
+    }
+    key
+}
+
 fn split_domain(name: &str) -> (String, String) {
     match name.split_once('/') {
         Some((first, rest))
@@ -189,6 +214,23 @@ mod tests {
         let r = ImageRef::parse("alpine").unwrap().pinned(&d);
         assert_eq!(r.to_string(), format!("docker.io/library/alpine@{d}"));
         assert!(ImageRef::parse(&format!("alpine@{d}")).is_ok());
+    }
+
+    #[test]
+    fn context_keys_are_short_names_without_latest() {
+        for (name, key) in [
+            ("busybox", "busybox"),
+            ("busybox:latest", "busybox"),
+            ("docker.io/library/busybox:latest", "busybox"),
+            ("debian:bookworm-slim", "debian:bookworm-slim"),
+            ("docker.io/user/app:1", "user/app:1"),
+            ("example.com/base:1.0", "example.com/base:1.0"),
+            ("localhost:5000/a", "localhost:5000/a"),
+            ("my-stage", "my-stage"),
+            ("Not A Ref", "Not A Ref"),
+        ] {
+            assert_eq!(context_key(name), key, "{name}");
+        }
     }
 
     #[test]

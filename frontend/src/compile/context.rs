@@ -85,7 +85,7 @@ fn stage_refs(spec: &Spec, scope: &ArgScope, options: &CompileOptions, name: &st
     }
     refs.into_iter()
         .filter_map(|r| scope.subst(r).ok())
-        .filter(|value| spec.stage(value).is_some() && !options.named_contexts.contains_key(value))
+        .filter(|value| spec.stage(value).is_some() && options.named_context(value).is_none())
         .collect()
 }
 

@@ -60,6 +60,10 @@ pub struct CompileOptions {
     pub caps: Option<BTreeSet<String>>,
     /// Include the spec text and op locations in the Definition.
     pub source_map: bool,
+    /// Prefix progress names with the stage's platform (`[linux/386 app
+    /// 2/3]`), for builds of several platforms whose steps would otherwise
+    /// look alike.
+    pub platform_in_names: bool,
 }
 
 impl CompileOptions {
@@ -79,7 +83,20 @@ impl CompileOptions {
             extra_hosts: Vec::new(),
             caps: None,
             source_map: true,
+            platform_in_names: false,
         }
+    }
+}
+
+impl CompileOptions {
+    /// The `--build-context` replacing `name` (a stage, an image or the
+    /// build context), found under the name as written or its short image
+    /// form (see [`crate::reference::context_key`]).
+    pub fn named_context(&self, name: &str) -> Option<&NamedContext> {
+        self.named_contexts.get(name).or_else(|| {
+            self.named_contexts
+                .get(&crate::reference::context_key(name))
+        })
     }
 }
 

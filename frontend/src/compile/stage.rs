@@ -210,11 +210,12 @@ impl<'a> Compiler<'a> {
             total: stage.steps.len() + usize::from(from_image.is_some()),
         };
         if let Some(reference) = from_image {
-            d.state = llb::image(
-                &reference,
-                &d.platform,
-                self.meta(&d, format!("FROM {reference}"), stage.pos, stage.pos.line),
-            );
+            let mut meta = self.meta(&d, format!("FROM {reference}"), stage.pos, stage.pos.line);
+            // `--no-cache-filter` re-runs a stage's steps, not its base: the
+            // image op is shared with every stage on the same image, which
+            // would all re-run too (the Dockerfile frontend does the same).
+            meta.ignore_cache = self.options.no_cache;
+            d.state = llb::image(&reference, &d.platform, meta);
             d.number += 1;
         }
         for (name, value) in &stage.env {
@@ -244,7 +245,7 @@ impl<'a> Compiler<'a> {
     /// The stage's starting filesystem and config, and the pinned image
     /// reference when it starts from an image (that needs a source op).
     fn base(&mut self, stage: &Stage, from: &str, platform: &Platform) -> Result<Base, Problem> {
-        if let Some(named) = self.options.named_contexts.get(from) {
+        if let Some(named) = self.options.named_context(from) {
             return match named.clone() {
                 NamedContext::Image(reference) => {
                     self.image_base(&reference, stage.from.pos, platform)
@@ -316,8 +317,7 @@ impl<'a> Compiler<'a> {
     fn context(&mut self) -> State {
         match self
             .options
-            .named_contexts
-            .get(&self.options.context_name)
+            .named_context(&self.options.context_name)
             .cloned()
         {
             Some(NamedContext::Local(local)) => return self.named_local(&local, "context"),
@@ -349,7 +349,7 @@ impl<'a> Compiler<'a> {
         platform: &Platform,
     ) -> Result<(State, String), Problem> {
         let name = self.scope.subst(from)?;
-        if let Some(named) = self.options.named_contexts.get(&name).cloned() {
+        if let Some(named) = self.options.named_context(&name).cloned() {
             return Ok(match named {
                 NamedContext::Image(reference) => {
                     let pinned = self.image_base(&reference, from.pos, platform)?.image;
@@ -386,9 +386,14 @@ impl<'a> Compiler<'a> {
     }
 
     fn meta(&self, d: &Dispatch, text: String, pos: Pos, end_line: u32) -> OpMeta {
+        let platform = if self.options.platform_in_names {
+            format!("{} ", d.platform)
+        } else {
+            String::new()
+        };
         OpMeta {
             name: Some(format!(
-                "[{} {}/{}] {}",
+                "[{platform}{} {}/{}] {}",
                 d.stage.name, d.number, d.total, text
             )),
             ignore_cache: self.options.no_cache
@@ -421,7 +426,12 @@ impl<'a> Compiler<'a> {
                 let owner = self.chown(&w.chown)?;
                 let text = format!("WRITE {path}");
                 let meta = self.meta(d, text.clone(), step.pos, step.lines.end);
-                d.state = FileOp::on(&d.state)
+                let mut op = FileOp::on(&d.state);
+                // Like a copy, a write creates the directories it needs.
+                if let Some(parent) = parent_dir(&path) {
+                    op = op.mkdir(parent, 0o755, None);
+                }
+                d.state = op
                     .mkfile(&path, w.mode.unwrap_or(0o644), content.into_bytes(), owner)
                     .into_state(meta);
                 text
@@ -913,6 +923,14 @@ fn resolve_path(workdir: &str, path: &str) -> String {
     out
 }
 
+/// The directory holding `path`, unless that is `/`.
+fn parent_dir(path: &str) -> Option<&str> {
+    path.trim_end_matches('/')
+        .rsplit_once('/')
+        .map(|(parent, _)| parent)
+        .filter(|p| !p.is_empty())
+}
+
 /// A copy destination; a directory (trailing `/`) when several sources go
 /// there or the user wrote a trailing `/` or `.`.
 fn destination(workdir: &str, to: &str, force_dir: bool) -> String {
@@ -961,6 +979,8 @@ mod tests {
         assert_eq!(destination("/", "/app", false), "/app");
         assert_eq!(destination("/", "/app", true), "/app/");
         assert_eq!(source_path("./go.mod"), "/go.mod");
+        assert_eq!(parent_dir("/etc/app/conf"), Some("/etc/app"));
+        assert_eq!(parent_dir("/conf"), None);
         assert_eq!(source_path("."), "/");
         assert_eq!(url_filename("https://x.org/a/b.tar.gz?x=1"), "b.tar.gz");
         assert_eq!(url_filename("https://x.org"), "index.html");

@@ -26,12 +26,7 @@ pub async fn spec_and_ignore(
     let filename = settings.filename.trim_start_matches("./").to_string();
     let spec_def = match inputs.get(&settings.spec_local) {
         Some(def) => def.clone(),
-        None => local_files(
-            settings,
-            &settings.spec_local,
-            std::slice::from_ref(&filename),
-            format!("[internal] load build definition from {filename}"),
-        ),
+        None => definition_file(settings, &filename),
     };
     let spec_vertex = result_vertex(&spec_def);
     let reference = bridge.solve(spec_def, Vec::new()).await?;
@@ -61,6 +56,33 @@ fn result_vertex(def: &pb::Definition) -> String {
         .and_then(|bytes| pb::Op::decode(bytes.as_slice()).ok())
         .and_then(|terminal| terminal.inputs.first().map(|i| i.digest.clone()))
         .unwrap_or_default()
+}
+
+/// The spec's local source, the very op (same attributes, same digest)
+/// with which the daemon's Dockerfile frontend read the file to find the
+/// `# syntax=` line: BuildKit merges the two, so the spec is transferred
+/// and shown once.
+fn definition_file(settings: &Settings, filename: &str) -> pb::Definition {
+    let mut paths = vec![filename.to_string(), format!("{filename}.dockerignore")];
+    // That frontend also accepts a lower-case `dockerfile`.
+    if let Some(dir) = filename
+        .strip_suffix("Dockerfile")
+        .filter(|d| d.is_empty() || d.ends_with('/'))
+    {
+        paths.push(format!("{dir}dockerfile"));
+    }
+    let state = llb::local(
+        &settings.spec_local,
+        &LocalOptions {
+            follow_paths: paths,
+            shared_key_hint: Some(settings.spec_local.clone()),
+            session_id: settings.session_id.clone(),
+            whole_files: true,
+            ..LocalOptions::default()
+        },
+        OpMeta::named(format!("[internal] load build definition from {filename}")),
+    );
+    llb::marshal(&state, None)
 }
 
 fn local_files(settings: &Settings, local: &str, files: &[String], name: String) -> pb::Definition {

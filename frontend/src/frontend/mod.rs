@@ -228,7 +228,11 @@ async fn resolve_images(
         compile::images_needed(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
     let mut resolved = ResolvedImages::default();
     for (reference, platform) in needed {
-        let log_name = format!("[internal] load metadata for {reference}");
+        let log_name = if options.platform_in_names {
+            format!("[{platform} internal] load metadata for {reference}")
+        } else {
+            format!("[internal] load metadata for {reference}")
+        };
         let (digest, config) = bridge
             .resolve_image_config(&reference, &platform.to_pb(), mode, &log_name)
             .await?;

@@ -127,6 +127,7 @@ impl Settings {
         c.named_contexts = self.named_contexts.clone();
         c.network = self.network;
         c.extra_hosts = self.extra_hosts.clone();
+        c.platform_in_names = self.multi_platform;
         c
     }
 }
@@ -180,7 +181,9 @@ fn named_contexts(
                 "unsupported build context `{name}={value}`: use a directory or docker-image://REF"
             )));
         };
-        out.insert(name.to_string(), context);
+        // Looked up by the short form of a name (`busybox` for
+        // `busybox:latest`), as a `from:` value is.
+        out.insert(crate::reference::context_key(name), context);
     }
     Ok(out)
 }

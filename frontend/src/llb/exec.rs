@@ -132,6 +132,10 @@ impl Exec {
                         ip: ip.clone(),
                     })
                     .collect(),
+                // Mount points the daemon had to create (e.g. /run/secrets
+                // for a secret) are removed with their parents, so they
+                // leave no empty directories in the image.
+                remove_mount_stubs_recursive: true,
                 ..pb::Meta::default()
             }),
             mounts,

@@ -98,7 +98,11 @@ impl Marshaller {
             let op = pb::Op {
                 inputs,
                 platform: vertex.platform.as_ref().map(|p| p.to_pb()),
-                constraints: None,
+                // BuildKit's own client always sends empty constraints;
+                // the same bytes give the same digests, so an op equal to
+                // one another frontend made (the spec's local source, an
+                // image) is one vertex and one cache entry.
+                constraints: Some(pb::WorkerConstraints::default()),
                 op: Some(vertex.op.clone()),
             };
             let digest = self.push(op.encode_to_vec(), Some(vertex));

@@ -50,6 +50,10 @@ pub struct LocalOptions {
     /// The client session that owns the directory; empty means "the
     /// session of the build request", which is what `buildctl` gives.
     pub session_id: Option<String>,
+    /// `local.differ=none`: send the files whole instead of comparing them
+    /// with an earlier transfer, as BuildKit's frontends load their
+    /// definition file.
+    pub whole_files: bool,
 }
 
 /// A directory the client sends (`--local NAME=path`).
@@ -83,6 +87,10 @@ pub fn local(name: &str, options: &LocalOptions, meta: OpMeta) -> State {
     if let Some(hint) = &options.shared_key_hint {
         attrs.insert("local.sharedkeyhint".to_string(), hint.clone());
         caps.insert(cap::SOURCE_LOCAL_SHARED_KEY_HINT.into());
+    }
+    if options.whole_files {
+        // Not required, so no capability, as BuildKit's client does.
+        attrs.insert("local.differ".to_string(), "none".to_string());
     }
     if let Some(session) = &options.session_id {
         attrs.insert("local.session".to_string(), session.clone());
