@@ -128,7 +128,10 @@ SECURITY_MIRROR=${SECURITY_MIRROR%/}
 # systemd... The pkg/trixie form pulls from trixie only what those packages need
 # (containerd 1.7); everything else, runc included, stays bookworm.
 TRIXIE_PKGS=(docker.io docker-cli docker-buildx)
-BOOKWORM_PKGS=(iptables debootstrap busybox-static docker-registry ca-certificates curl procps)
+# openssh-client: ssh-agent for the `--ssh` test; iproute2: the second
+# (containerd-store) daemon's bridge, scripts/e2e-containerd-daemon.sh.
+BOOKWORM_PKGS=(iptables debootstrap busybox-static docker-registry ca-certificates curl procps
+  openssh-client iproute2)
 
 pkg_installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
 
