@@ -581,11 +581,13 @@ impl<'a> Compiler<'a> {
                 if let Some(target) = target {
                     exec.mounts.push(ExecMount::Secret {
                         target: target.clone(),
-                        id: id.clone(),
-                        uid: uid.unwrap_or(0),
-                        gid: gid.unwrap_or(0),
-                        mode: mode.unwrap_or(0o400),
-                        optional: !required,
+                        file: llb::ClientFile {
+                            id: id.clone(),
+                            uid: uid.unwrap_or(0),
+                            gid: gid.unwrap_or(0),
+                            mode: mode.unwrap_or(0o400),
+                            optional: !required,
+                        },
                     });
                 }
             }
@@ -601,11 +603,13 @@ impl<'a> Compiler<'a> {
                 image::set_env(env, "SSH_AUTH_SOCK", &target);
                 exec.mounts.push(ExecMount::Ssh {
                     target,
-                    id: id.clone(),
-                    uid: uid.unwrap_or(0),
-                    gid: gid.unwrap_or(0),
-                    mode: mode.unwrap_or(0o600),
-                    optional: !required,
+                    file: llb::ClientFile {
+                        id: id.clone(),
+                        uid: uid.unwrap_or(0),
+                        gid: gid.unwrap_or(0),
+                        mode: mode.unwrap_or(0o600),
+                        optional: !required,
+                    },
                 });
             }
             MountKind::Tmpfs { target, size } => exec.mounts.push(ExecMount::Tmpfs {

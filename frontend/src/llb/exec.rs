@@ -38,23 +38,9 @@ pub enum ExecMount {
         base: Option<(State, String)>,
     },
     /// A secret file, never stored in any layer.
-    Secret {
-        target: String,
-        id: String,
-        uid: u32,
-        gid: u32,
-        mode: u32,
-        optional: bool,
-    },
+    Secret { target: String, file: ClientFile },
     /// An SSH agent socket forwarded from the client.
-    Ssh {
-        target: String,
-        id: String,
-        uid: u32,
-        gid: u32,
-        mode: u32,
-        optional: bool,
-    },
+    Ssh { target: String, file: ClientFile },
     /// An empty in-memory filesystem; `size` 0 means the daemon's default.
     Tmpfs { target: String, size: u64 },
     /// Another state (or part of it, `selector`), read-only unless
@@ -65,6 +51,18 @@ pub enum ExecMount {
         selector: String,
         writable: bool,
     },
+}
+
+/// A file the client session provides by `id` (a secret or an SSH agent
+/// socket), with the owner and mode it gets inside the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFile {
+    pub id: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+    /// Run anyway when the client does not have it.
+    pub optional: bool,
 }
 
 /// A secret exposed as an environment variable instead of a file.
@@ -206,41 +204,27 @@ fn encode_mount(mount: &ExecMount, inputs: &mut Inputs, caps: &mut BTreeSet<Cap>
             });
             m
         }
-        ExecMount::Secret {
-            target,
-            id,
-            uid,
-            gid,
-            mode,
-            optional,
-        } => {
+        ExecMount::Secret { target, file } => {
             caps.insert(cap::EXEC_MOUNT_SECRET.into());
             let mut m = skip(target, pb::MountType::Secret);
             m.secret_opt = Some(pb::SecretOpt {
-                id: id.clone(),
-                uid: *uid,
-                gid: *gid,
-                mode: *mode,
-                optional: *optional,
+                id: file.id.clone(),
+                uid: file.uid,
+                gid: file.gid,
+                mode: file.mode,
+                optional: file.optional,
             });
             m
         }
-        ExecMount::Ssh {
-            target,
-            id,
-            uid,
-            gid,
-            mode,
-            optional,
-        } => {
+        ExecMount::Ssh { target, file } => {
             caps.insert(cap::EXEC_MOUNT_SSH.into());
             let mut m = skip(target, pb::MountType::Ssh);
             m.ssh_opt = Some(pb::SshOpt {
-                id: id.clone(),
-                uid: *uid,
-                gid: *gid,
-                mode: *mode,
-                optional: *optional,
+                id: file.id.clone(),
+                uid: file.uid,
+                gid: file.gid,
+                mode: file.mode,
+                optional: file.optional,
             });
             m
         }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use stagecraft_proto::pb;
 
 pub use dump::dump;
-pub use exec::{CacheSharing, Exec, ExecMount, Network, SecretEnv};
+pub use exec::{CacheSharing, ClientFile, Exec, ExecMount, Network, SecretEnv};
 pub use file::{Chown, CopyOptions, FileOp, Owner};
 pub use import::{from_definition, ImportError};
 pub use marshal::{digest_of, marshal, SourceFile};
