@@ -966,6 +966,16 @@ stages:
             .any(|l| l.split_whitespace().eq(["token", "true"])),
         "{text}"
     );
+
+    // `frontend.subrequests.describe` lists the requests answered.
+    let text = print_request(&dir, &["--print=subrequests.describe"]);
+    for request in ["outline", "targets", "subrequests.describe"] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().next() == Some(request)),
+            "{text}"
+        );
+    }
 }
 
 // -------------------------------------------------------------- progress
