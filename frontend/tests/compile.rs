@@ -258,3 +258,30 @@ fn a_compiled_definition_round_trips_through_the_cli_format() {
     assert_eq!(pb::Definition::decode(bytes.as_slice()).unwrap(), def);
     let _: Value = llb::dump(&def);
 }
+
+#[test]
+fn an_unknown_target_points_at_the_stage_it_most_likely_meant() {
+    let text = "version: 1\nstages:\n  build:\n    from: scratch\n  app:\n    from: build\n";
+    let spec = spec::parse("build.yaml", text.as_bytes()).unwrap();
+    let mut options = options();
+    options.target = Some("ap".to_string());
+    let error = compile::compile(&spec, &options, &Offline)
+        .err()
+        .expect("an unknown target is an error")
+        .to_string();
+    assert!(
+        error.starts_with(
+            "build.yaml:5:3: target stage `ap` (from --target) is not defined in this spec"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("did you mean `app`?"), "{error}");
+
+    options.target = Some("release".to_string());
+    let error = compile::compile(&spec, &options, &Offline)
+        .err()
+        .expect("an unknown target is an error")
+        .to_string();
+    assert!(error.starts_with("build.yaml:3:3: "), "{error}");
+    assert!(error.contains("stages are: build, app"), "{error}");
+}

@@ -229,17 +229,19 @@ fn target_stage(spec: &Spec, options: &CompileOptions) -> Result<String, Problem
     if spec.stage(requested).is_some() {
         return Ok(requested.clone());
     }
+    // The target comes from the command line, so no line of the spec is
+    // wrong: point at the stage it most likely meant, else the first one.
     let names: Vec<&str> = spec.stages.iter().map(|s| s.name.as_str()).collect();
+    let near = crate::spec::error::did_you_mean(requested, names.iter().copied());
+    let shown = near.and_then(|n| spec.stage(n)).unwrap_or(&spec.stages[0]);
     let problem = Problem::new(
-        crate::spec::Pos { line: 1, column: 1 },
-        format!("target stage `{requested}` is not defined in this spec"),
+        shown.pos,
+        format!("target stage `{requested}` (from --target) is not defined in this spec"),
     );
-    Err(
-        match crate::spec::error::did_you_mean(requested, names.iter().copied()) {
-            Some(near) => problem.hint(format!("did you mean `{near}`?")),
-            None => problem.hint(format!("stages are: {}", names.join(", "))),
-        },
-    )
+    Err(match near {
+        Some(near) => problem.hint(format!("did you mean `{near}`?")),
+        None => problem.hint(format!("stages are: {}", names.join(", "))),
+    })
 }
 
 /// Refuses a Definition that needs capabilities the daemon lacks, naming
