@@ -266,8 +266,7 @@ fn an_unknown_target_points_at_the_stage_it_most_likely_meant() {
     let mut options = options();
     options.target = Some("ap".to_string());
     let error = compile::compile(&spec, &options, &Offline)
-        .err()
-        .expect("an unknown target is an error")
+        .expect_err("an unknown target is an error")
         .to_string();
     assert!(
         error.starts_with(
@@ -279,8 +278,7 @@ fn an_unknown_target_points_at_the_stage_it_most_likely_meant() {
 
     options.target = Some("release".to_string());
     let error = compile::compile(&spec, &options, &Offline)
-        .err()
-        .expect("an unknown target is an error")
+        .expect_err("an unknown target is an error")
         .to_string();
     assert!(error.starts_with("build.yaml:3:3: "), "{error}");
     assert!(error.contains("stages are: build, app"), "{error}");
