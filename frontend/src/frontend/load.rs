@@ -18,11 +18,36 @@ pub struct Loaded {
     pub spec_vertex: String,
 }
 
+/// Fetches the spec and `.dockerignore` at the same time: they are
+/// independent transfers, and every round trip here delays every build.
 pub async fn spec_and_ignore(
     bridge: &crate::gateway::Bridge,
     settings: &Settings,
     inputs: &HashMap<String, pb::Definition>,
 ) -> Result<Loaded, FrontendError> {
+    let ignore = async {
+        if inputs.contains_key(&settings.context_local) {
+            Ok(Vec::new())
+        } else {
+            dockerignore(bridge, settings).await
+        }
+    };
+    let (spec, context_excludes) = tokio::join!(spec(bridge, settings, inputs), ignore);
+    // A spec error says more than a transfer error, so it goes first.
+    let (spec, spec_vertex) = spec?;
+    Ok(Loaded {
+        spec,
+        context_excludes: context_excludes?,
+        spec_vertex,
+    })
+}
+
+/// The parsed spec and the digest of the op that loaded it.
+async fn spec(
+    bridge: &crate::gateway::Bridge,
+    settings: &Settings,
+    inputs: &HashMap<String, pb::Definition>,
+) -> Result<(Spec, String), FrontendError> {
     let filename = settings.filename.trim_start_matches("./").to_string();
     let spec_def = match inputs.get(&settings.spec_local) {
         Some(def) => def.clone(),
@@ -36,16 +61,7 @@ pub async fn spec_and_ignore(
         .map_err(|e| FrontendError::Options(format!("cannot read the spec `{filename}`: {e}")))?;
     let spec = spec::parse(&filename, &bytes)
         .map_err(|e| FrontendError::spec(e, &String::from_utf8_lossy(&bytes)))?;
-    let context_excludes = if inputs.contains_key(&settings.context_local) {
-        Vec::new()
-    } else {
-        dockerignore(bridge, settings).await?
-    };
-    Ok(Loaded {
-        spec,
-        context_excludes,
-        spec_vertex,
-    })
+    Ok((spec, spec_vertex))
 }
 
 /// The digest of the op a Definition's result comes from.

@@ -217,7 +217,9 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
 }
 
 /// Asks the daemon for every base image's config, so the stage inherits
-/// its env, user, workdir, entrypoint… and the reference gets pinned.
+/// its env, user, workdir, entrypoint… and the reference gets pinned. The
+/// requests go out together: each is a round trip that may reach a
+/// registry.
 async fn resolve_images(
     bridge: &Bridge,
     spec: &Spec,
@@ -226,16 +228,32 @@ async fn resolve_images(
 ) -> Result<ResolvedImages, FrontendError> {
     let needed =
         compile::images_needed(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
-    let mut resolved = ResolvedImages::default();
-    for (reference, platform) in needed {
+    let mut requests = tokio::task::JoinSet::new();
+    for (index, (reference, platform)) in needed.iter().cloned().enumerate() {
         let log_name = if options.platform_in_names {
             format!("[{platform} internal] load metadata for {reference}")
         } else {
             format!("[internal] load metadata for {reference}")
         };
-        let (digest, config) = bridge
-            .resolve_image_config(&reference, &platform.to_pb(), mode, &log_name)
-            .await?;
+        let (bridge, mode) = (bridge.clone(), mode.to_string());
+        requests.spawn(async move {
+            let answer = bridge
+                .resolve_image_config(&reference, &platform.to_pb(), &mode, &log_name)
+                .await;
+            (index, answer)
+        });
+    }
+    let mut answers = BTreeMap::new();
+    while let Some(joined) = requests.join_next().await {
+        let (index, answer) =
+            joined.map_err(|e| FrontendError::Options(format!("an image lookup failed: {e}")))?;
+        answers.insert(index, answer);
+    }
+    // In request order, so that of several failures the same one is
+    // reported every time.
+    let mut resolved = ResolvedImages::default();
+    for ((reference, platform), (_, answer)) in needed.into_iter().zip(answers) {
+        let (digest, config) = answer?;
         let config = ImageConfig::from_json(&config).map_err(|e| {
             FrontendError::Options(format!("the config of {reference} is not valid JSON: {e}"))
         })?;
