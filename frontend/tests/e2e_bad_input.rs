@@ -102,11 +102,82 @@ fn an_error_in_a_spec_of_megabytes_reaches_buildx() {
         out.stderr
             .contains("build.yaml:5:11: invalid image reference `aaaa"),
         "{}",
-        &out.stderr[out.stderr.len().saturating_sub(3_000)..]
+        last_chars(&out.stderr, 3_000)
     );
     assert!(
         out.stderr.len() < 100_000,
         "{} bytes of stderr",
         out.stderr.len()
     );
+}
+
+/// Every corpus case, as it is, through buildx (the frontend chosen with
+/// `BUILDKIT_SYNTAX`, since binary and empty cases cannot carry a syntax
+/// line): the first error line `stagecraft check` gives, and its hint,
+/// come back to the user unchanged.
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn every_corpus_case_gives_the_same_error_through_buildx() {
+    let dir = repo().join("tests").join("bad-input");
+    let mut cases: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the corpus")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".yaml").map(str::to_string))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 60, "only {} corpus cases", cases.len());
+    let next = std::sync::Mutex::new(cases.iter());
+    let failures = std::sync::Mutex::new(Vec::new());
+    // A few at a time: each build starts a frontend container.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| loop {
+                let Some(case) = next.lock().unwrap().next() else {
+                    break;
+                };
+                if let Err(e) = same_error_through_buildx(&dir, case) {
+                    failures.lock().unwrap().push(e);
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn same_error_through_buildx(dir: &std::path::Path, case: &str) -> Result<(), String> {
+    let (first, hint) = expected(case);
+    let message = first.strip_prefix("error: ").unwrap_or(&first);
+    let out = support::run(support::docker_cmd().current_dir(dir).args([
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--build-arg",
+        "BUILDKIT_SYNTAX=stagecraft:dev",
+        "-f",
+        &format!("{case}.yaml"),
+        ".",
+    ]));
+    if out.ok {
+        return Err(format!("{case}: built"));
+    }
+    let tail = last_chars(&out.stderr, 2_000);
+    if !out.stderr.contains(message) {
+        return Err(format!("{case}: `{message}` not in:\n{tail}"));
+    }
+    match hint {
+        Some(hint) if !out.stderr.contains(&hint) => {
+            Err(format!("{case}: hint `{hint}` not in:\n{tail}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The end of a long output, cut at a character boundary.
+fn last_chars(text: &str, bytes: usize) -> &str {
+    let mut start = text.len().saturating_sub(bytes);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
 }
