@@ -17,7 +17,7 @@ use stagecraft_proto::pb;
 
 use crate::image::ImageConfig;
 use crate::llb::{self, Platform};
-use crate::spec::{error::Problem, Spec, SpecError};
+use crate::spec::{error::Problem, Pos, Spec, SpecError};
 
 pub use outline::{outline, Outline, OutlineArg};
 pub use scope::ArgScope;
@@ -108,18 +108,43 @@ pub struct BaseImage {
     pub config: ImageConfig,
 }
 
+/// Where the spec asks for an image: the line that names it, and the
+/// `--build-context` it comes from, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageOrigin {
+    pub pos: Pos,
+    /// The name of the `--build-context name=docker-image://…` that
+    /// replaced what the spec wrote.
+    pub context: Option<String>,
+}
+
+/// A base image a compilation looks up (see [`images_needed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRequest {
+    /// Normalized (`docker.io/library/debian:bookworm-slim`).
+    pub reference: String,
+    pub platform: Platform,
+    /// The first place that asks for it, in compile order.
+    pub origin: ImageOrigin,
+}
+
 /// Supplies base image configs. The gateway asks the daemon; the offline
 /// CLI knows nothing (empty configs, unpinned references).
 pub trait ImageResolver {
     /// `reference` is normalized (`docker.io/library/debian:bookworm-slim`).
-    fn resolve(&self, reference: &str, platform: &Platform) -> Option<BaseImage>;
+    fn resolve(
+        &self,
+        reference: &str,
+        platform: &Platform,
+        origin: &ImageOrigin,
+    ) -> Option<BaseImage>;
 }
 
 /// Knows no image: for compiling without a daemon.
 pub struct Offline;
 
 impl ImageResolver for Offline {
-    fn resolve(&self, _: &str, _: &Platform) -> Option<BaseImage> {
+    fn resolve(&self, _: &str, _: &Platform, _: &ImageOrigin) -> Option<BaseImage> {
         None
     }
 }
@@ -130,7 +155,7 @@ impl ImageResolver for Offline {
 pub struct ResolvedImages(pub BTreeMap<(String, String), BaseImage>);
 
 impl ImageResolver for ResolvedImages {
-    fn resolve(&self, reference: &str, platform: &Platform) -> Option<BaseImage> {
+    fn resolve(&self, reference: &str, platform: &Platform, _: &ImageOrigin) -> Option<BaseImage> {
         self.0
             .get(&(reference.to_string(), platform.to_string()))
             .cloned()
@@ -157,12 +182,13 @@ pub fn compile(
     compile_inner(spec, options, images).map_err(|p| p.in_file(&spec.file, &spec.text))
 }
 
-/// The base images (normalized reference, platform) a compilation would
-/// look up, so a caller can resolve them all, in parallel, beforehand.
+/// The base images a compilation would look up, with the spec lines that
+/// name them, so a caller can resolve them all, in parallel, beforehand
+/// (and say where a missing one is named).
 pub fn images_needed(
     spec: &Spec,
     options: &CompileOptions,
-) -> Result<Vec<(String, Platform)>, SpecError> {
+) -> Result<Vec<ImageRequest>, SpecError> {
     let recorder = stage::Recorder::default();
     compile(spec, options, &recorder)?;
     Ok(recorder.into_requests())

@@ -1,12 +1,14 @@
 //! Dispatching stages into LLB states, step by step.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use stagecraft_proto::caps::llb as cap;
 
-use super::{ArgScope, BaseImage, CompileOptions, ImageResolver, NamedContext};
+use super::{
+    ArgScope, BaseImage, CompileOptions, ImageOrigin, ImageRequest, ImageResolver, NamedContext,
+};
 use crate::image::{self, History, ImageConfig};
 use crate::llb::{self, Chown, CopyOptions, Exec, ExecMount, FileOp, OpMeta, Platform, State};
 use crate::reference::ImageRef;
@@ -86,19 +88,33 @@ impl StageResult {
 
 /// Records the images a compilation asks for (see `images_needed`).
 #[derive(Default)]
-pub struct Recorder(RefCell<BTreeSet<(String, Platform)>>);
+pub struct Recorder(RefCell<BTreeMap<(String, Platform), ImageOrigin>>);
 
 impl Recorder {
-    pub fn into_requests(self) -> Vec<(String, Platform)> {
-        self.0.into_inner().into_iter().collect()
+    pub fn into_requests(self) -> Vec<ImageRequest> {
+        self.0
+            .into_inner()
+            .into_iter()
+            .map(|((reference, platform), origin)| ImageRequest {
+                reference,
+                platform,
+                origin,
+            })
+            .collect()
     }
 }
 
 impl ImageResolver for Recorder {
-    fn resolve(&self, reference: &str, platform: &Platform) -> Option<BaseImage> {
+    fn resolve(
+        &self,
+        reference: &str,
+        platform: &Platform,
+        origin: &ImageOrigin,
+    ) -> Option<BaseImage> {
         self.0
             .borrow_mut()
-            .insert((reference.to_string(), platform.clone()));
+            .entry((reference.to_string(), platform.clone()))
+            .or_insert_with(|| origin.clone());
         None
     }
 }
@@ -248,7 +264,7 @@ impl<'a> Compiler<'a> {
         if let Some(named) = self.options.named_context(from) {
             return match named.clone() {
                 NamedContext::Image(reference) => {
-                    self.image_base(&reference, stage.from.pos, platform)
+                    self.image_base(&reference, stage.from.pos, Some(from), platform)
                 }
                 NamedContext::Local(local) => Ok(Base::empty(self.named_local(&local, from))),
                 NamedContext::State(state) => Ok(Base::empty(state)),
@@ -269,20 +285,27 @@ impl<'a> Compiler<'a> {
                 image: None,
             });
         }
-        self.image_base(from, stage.from.pos, platform)
+        self.image_base(from, stage.from.pos, None, platform)
     }
 
+    /// `context`: the `--build-context` that named this image instead of
+    /// the spec.
     fn image_base(
         &mut self,
         reference: &str,
         pos: Pos,
+        context: Option<&str>,
         platform: &Platform,
     ) -> Result<Base, Problem> {
         let parsed = ImageRef::parse(reference).map_err(|e| Problem::new(pos, e.to_string()))?;
         let normalized = parsed.to_string();
+        let origin = ImageOrigin {
+            pos,
+            context: context.map(str::to_string),
+        };
         let base = self
             .images
-            .resolve(&normalized, platform)
+            .resolve(&normalized, platform, &origin)
             .unwrap_or_default();
         let pinned = match &base.digest {
             Some(d) if parsed.digest.is_none() => parsed.pinned(d).to_string(),
@@ -352,7 +375,9 @@ impl<'a> Compiler<'a> {
         if let Some(named) = self.options.named_context(&name).cloned() {
             return Ok(match named {
                 NamedContext::Image(reference) => {
-                    let pinned = self.image_base(&reference, from.pos, platform)?.image;
+                    let pinned = self
+                        .image_base(&reference, from.pos, Some(&name), platform)?
+                        .image;
                     let pinned = pinned.expect("image bases are pinned references");
                     (
                         llb::image(
@@ -373,7 +398,7 @@ impl<'a> Compiler<'a> {
         if self.spec.stage(&name).is_some() {
             return Ok((self.stage(&name, from.pos)?.state, name));
         }
-        let pinned = self.image_base(&name, from.pos, platform)?.image;
+        let pinned = self.image_base(&name, from.pos, None, platform)?.image;
         let pinned = pinned.expect("image bases are pinned references");
         Ok((
             llb::image(
@@ -748,7 +773,12 @@ impl<'a> Compiler<'a> {
             owner,
             ..CopyOptions::default()
         };
-        let (source, src, shown, dest) = match &add.source {
+        // The source is made once the step's name is known: the download
+        // or clone carries the step's name and lines, as the Dockerfile
+        // frontend's ADD does, because that is where a bad URL, checksum
+        // or ref fails, and the user must see which step it is.
+        type MakeSource = Box<dyn FnOnce(OpMeta) -> State>;
+        let (make_source, src, shown, dest): (MakeSource, _, _, _) = match &add.source {
             AddSource::Url { url, checksum } => {
                 let url = self.scope.subst(url)?;
                 let filename = url_filename(&url);
@@ -758,13 +788,10 @@ impl<'a> Compiler<'a> {
                 } else {
                     dest
                 };
-                let state = llb::http(
-                    &url,
-                    checksum.as_deref(),
-                    Some(&filename),
-                    OpMeta::named(format!("[internal] download {url}")),
-                );
-                (state, format!("/{filename}"), url, dest)
+                let src = format!("/{filename}");
+                let (checksum, shown) = (checksum.clone(), url.clone());
+                let make = move |meta| llb::http(&url, checksum.as_deref(), Some(&filename), meta);
+                (Box::new(make), src, shown, dest)
             }
             AddSource::Git {
                 remote,
@@ -773,21 +800,18 @@ impl<'a> Compiler<'a> {
             } => {
                 let remote = self.scope.subst(remote)?;
                 let dest = destination(&d.config.config.working_dir, &to, true);
-                let state = llb::git(
-                    &remote,
-                    reference.as_deref(),
-                    *keep_git_dir,
-                    OpMeta::named(format!("[internal] git {remote}")),
-                );
                 let shown = match reference {
                     Some(r) => format!("{remote}#{r}"),
-                    None => remote,
+                    None => remote.clone(),
                 };
-                (state, "/".to_string(), shown, dest)
+                let (reference, keep) = (reference.clone(), *keep_git_dir);
+                let make = move |meta| llb::git(&remote, reference.as_deref(), keep, meta);
+                (Box::new(make), "/".to_string(), shown, dest)
             }
         };
         let text = format!("ADD {shown} {dest}");
         let meta = self.meta(d, text.clone(), step.pos, step.lines.end);
+        let source = make_source(meta.clone());
         d.state = FileOp::on(&d.state)
             .copy(&source, &src, &dest, options)
             .into_state(meta);

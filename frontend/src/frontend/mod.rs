@@ -14,7 +14,7 @@ use crate::compile::{self, ResolvedImages};
 use crate::gateway::{Bridge, FrontendOptions, GatewayError, PlatformResult};
 use crate::image::ImageConfig;
 use crate::llb::Platform;
-use crate::spec::{Spec, SpecError};
+use crate::spec::{error::Problem, Spec, SpecError};
 use settings::Settings;
 
 /// Why a build failed, before it becomes a status for the client.
@@ -229,16 +229,17 @@ async fn resolve_images(
     let needed =
         compile::images_needed(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
     let mut requests = tokio::task::JoinSet::new();
-    for (index, (reference, platform)) in needed.iter().cloned().enumerate() {
-        let log_name = if options.platform_in_names {
-            format!("[{platform} internal] load metadata for {reference}")
-        } else {
-            format!("[internal] load metadata for {reference}")
-        };
+    for (index, request) in needed.iter().cloned().enumerate() {
+        let log_name = metadata_log_name(&request, options.platform_in_names);
         let (bridge, mode) = (bridge.clone(), mode.to_string());
         requests.spawn(async move {
             let answer = bridge
-                .resolve_image_config(&reference, &platform.to_pb(), &mode, &log_name)
+                .resolve_image_config(
+                    &request.reference,
+                    &request.platform.to_pb(),
+                    &mode,
+                    &log_name,
+                )
                 .await;
             (index, answer)
         });
@@ -252,13 +253,20 @@ async fn resolve_images(
     // In request order, so that of several failures the same one is
     // reported every time.
     let mut resolved = ResolvedImages::default();
-    for ((reference, platform), (_, answer)) in needed.into_iter().zip(answers) {
-        let (digest, config) = answer?;
+    for (request, (_, answer)) in needed.into_iter().zip(answers) {
+        let (digest, config) = match answer {
+            Ok(answer) => answer,
+            Err(e) if e.is_disconnect() => return Err(e.into()),
+            Err(e) => return Err(image_problem(spec, &request, &e)),
+        };
         let config = ImageConfig::from_json(&config).map_err(|e| {
-            FrontendError::Options(format!("the config of {reference} is not valid JSON: {e}"))
+            FrontendError::Options(format!(
+                "the config of {} is not valid JSON: {e}",
+                request.reference
+            ))
         })?;
         resolved.0.insert(
-            (reference, platform.to_string()),
+            (request.reference, request.platform.to_string()),
             compile::BaseImage {
                 digest: (!digest.is_empty()).then_some(digest),
                 config,
@@ -266,6 +274,47 @@ async fn resolve_images(
         );
     }
     Ok(resolved)
+}
+
+/// The progress name of an image lookup, as the Dockerfile frontend's.
+fn metadata_log_name(request: &compile::ImageRequest, with_platform: bool) -> String {
+    let stage = match (&request.origin.context, with_platform) {
+        (Some(context), false) => format!("context {context}"),
+        (Some(context), true) => format!("{} context {context}", request.platform),
+        (None, false) => "internal".to_string(),
+        (None, true) => format!("{} internal", request.platform),
+    };
+    format!("[{stage}] load metadata for {}", request.reference)
+}
+
+/// A base image the daemon cannot find, reported at the spec line that
+/// names it (and the `--build-context` that put it there), so the user
+/// sees their own line rather than the daemon's lookup alone.
+fn image_problem(
+    spec: &Spec,
+    request: &compile::ImageRequest,
+    error: &GatewayError,
+) -> FrontendError {
+    let reason = match error {
+        GatewayError::Call { status, .. } => status.message().to_string(),
+        other => other.to_string(),
+    };
+    let named_by = match &request.origin.context {
+        Some(context) => format!(" (from --build-context {context}=docker-image://…)"),
+        None => String::new(),
+    };
+    let problem = Problem::new(
+        request.origin.pos,
+        format!(
+            "cannot load image `{}` for {}{named_by}: {reason}",
+            request.reference, request.platform
+        ),
+    )
+    .hint(
+        "check the name, tag and platform: the image must be in the daemon's image store \
+         or in a registry it can reach (and log in to)",
+    );
+    FrontendError::spec(problem.in_file(&spec.file, &spec.text), &spec.text)
 }
 
 fn final_config(mut config: ImageConfig, settings: &Settings) -> ImageConfig {
