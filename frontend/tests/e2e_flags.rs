@@ -782,6 +782,16 @@ stages:
     let filtered = ids();
     assert_eq!(filtered.0, fresh.0, "the deps stage ran again");
     assert_ne!(filtered.1, fresh.1, "the app stage did not run again");
+
+    // A name that is no stage rebuilds nothing, and says so.
+    let progress = build_image(&dir, &image, &["--no-cache-filter", "ap"]);
+    assert!(vertex_cached(&progress, app_step), "{progress}");
+    assert!(
+        progress.contains(
+            "--no-cache-filter names `ap` (did you mean `app`?), not a stage of build.yaml"
+        ),
+        "{progress}"
+    );
 }
 
 // --------------------------------------------------------------- --label

@@ -175,11 +175,12 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
         check_request_size(&compiled.definition)?;
         if index == 0 {
-            warn_unused_args(
+            warn_unknown_names(
                 bridge,
                 &spec,
                 &loaded.spec_vertex,
                 &compiled.unused_build_args,
+                &settings.no_cache_stages,
             )
             .await;
         }
@@ -324,33 +325,66 @@ fn final_config(mut config: ImageConfig, settings: &Settings) -> ImageConfig {
     config
 }
 
-/// Warns about `--build-arg`s the spec does not declare, attached to the
-/// vertex that loaded the spec so progress output shows it there.
-async fn warn_unused_args(bridge: &Bridge, spec: &Spec, vertex: &str, unused: &[String]) {
-    if unused.is_empty() {
-        return;
+/// Warns about command-line names the spec does not know: `--build-arg`s
+/// it does not declare and `--no-cache-filter` stages it does not have.
+/// Both are legal (a Dockerfile build ignores them too) but usually typos.
+async fn warn_unknown_names(
+    bridge: &Bridge,
+    spec: &Spec,
+    vertex: &str,
+    unused_args: &[String],
+    no_cache_stages: &std::collections::BTreeSet<String>,
+) {
+    let declared = spec.args.iter().map(|a| a.name.as_str());
+    if let Some(list) = unknown_list(unused_args.iter().map(String::as_str), declared) {
+        let plural = if unused_args.len() == 1 { "" } else { "s" };
+        let short = format!("build arg{plural} {list} not declared in {}", spec.file);
+        let detail = "Declare them under `args:` in the spec to use them, or drop the --build-arg.";
+        warn(bridge, spec, vertex, &short, detail).await;
     }
-    let short = format!(
-        "build arg{} {} not declared in {}",
-        if unused.len() == 1 { "" } else { "s" },
-        unused
-            .iter()
-            .map(|a| format!("`{a}`"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        spec.file
-    );
-    let detail = vec![
-        "Declare them under `args:` in the spec to use them, or drop the --build-arg.".to_string(),
-    ];
+    let stages = spec.stages.iter().map(|s| s.name.as_str());
+    let unknown = no_cache_stages
+        .iter()
+        .map(String::as_str)
+        .filter(|name| spec.stage(name).is_none());
+    if let Some(list) = unknown_list(unknown, stages) {
+        let short = format!(
+            "--no-cache-filter names {list}, not a stage of {}",
+            spec.file
+        );
+        let detail = "Nothing is rebuilt for it; give the name of a stage.";
+        warn(bridge, spec, vertex, &short, detail).await;
+    }
+}
+
+/// "`VERSON` (did you mean `VERSION`?), `X`", or `None` when empty.
+fn unknown_list<'a>(
+    names: impl Iterator<Item = &'a str>,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> Option<String> {
+    let shown: Vec<String> = names
+        .map(
+            |name| match crate::spec::error::did_you_mean(name, known.clone()) {
+                Some(near) => format!("`{name}` (did you mean `{near}`?)"),
+                None => format!("`{name}`"),
+            },
+        )
+        .collect();
+    (!shown.is_empty()).then(|| shown.join(", "))
+}
+
+/// A warning attached to the vertex that loaded the spec, so progress
+/// output shows it there and buildx lists it after the build.
+async fn warn(bridge: &Bridge, spec: &Spec, vertex: &str, short: &str, detail: &str) {
     let info = pb::SourceInfo {
         filename: spec.file.clone(),
         data: spec.text.clone().into_bytes(),
         language: "YAML".to_string(),
         definition: None,
     };
+    let detail = vec![detail.to_string()];
     if let Err(e) = bridge
-        .warn(vertex, &short, &detail, Some(info), Vec::new())
+        .warn(vertex, short, &detail, Some(info), Vec::new())
         .await
     {
         eprintln!("stagecraft frontend: cannot send warning: {e}");
