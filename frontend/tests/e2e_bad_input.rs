@@ -184,29 +184,36 @@ fn last_chars(text: &str, bytes: usize) -> &str {
 
 // ------------------------------------------ failures the daemon finds
 
+/// Builds `spec` (after the syntax line) with `flags`, expects the build
+/// to fail, and every `wanted` text in buildx's output.
+fn fails_showing(spec: &str, flags: &[&str], wanted: &[&str]) {
+    let dir = TempDir::with_spec(spec);
+    let out = buildx_build(&dir.path, flags);
+    assert!(!out.ok, "the build succeeded:\n{}", out.stderr);
+    for wanted in wanted {
+        assert!(
+            out.stderr.contains(wanted),
+            "`{wanted}` not in:\n{}",
+            out.stderr
+        );
+    }
+}
+
 /// An image no registry has (a registry address nothing listens on, so the
 /// lookup fails at once and needs no network) is reported at the line
 /// that names it, as the Dockerfile frontend marks the FROM line.
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn a_missing_base_image_is_reported_at_the_line_that_names_it() {
-    let dir = TempDir::with_spec(
+    fails_showing(
         "version: 1\nstages:\n  app:\n    from: 127.0.0.1:9/nosuch:1\n    steps:\n      - run: echo hi\n",
+        &[],
+        &[
+            "build.yaml:5:11: cannot load image `127.0.0.1:9/nosuch:1` for linux/",
+            ">>>     from: 127.0.0.1:9/nosuch:1",
+            "check the name, tag and platform",
+        ],
     );
-    let out = buildx_build(&dir.path, &[]);
-    assert!(!out.ok);
-    assert!(
-        out.stderr
-            .contains("build.yaml:5:11: cannot load image `127.0.0.1:9/nosuch:1` for linux/"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains(">>>     from: 127.0.0.1:9/nosuch:1"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("check the name, tag and platform"));
 }
 
 /// The same through `--build-context name=docker-image://…`: the line that
@@ -214,49 +221,32 @@ fn a_missing_base_image_is_reported_at_the_line_that_names_it() {
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn a_missing_build_context_image_names_the_flag_and_the_line_that_uses_it() {
-    let dir = TempDir::with_spec(
+    fails_showing(
         "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n      - copy: /x\n        from: assets\n        to: /x\n",
-    );
-    let out = buildx_build(
-        &dir.path,
         &[
             "--build-context",
             "assets=docker-image://127.0.0.1:9/nosuch:1",
         ],
+        &[
+            "[context assets] load metadata for 127.0.0.1:9/nosuch:1",
+            "build.yaml:8:15: cannot load image `127.0.0.1:9/nosuch:1`",
+            "(from --build-context assets=docker-image://…)",
+            ">>>         from: assets",
+        ],
     );
-    assert!(!out.ok);
-    for wanted in [
-        "[context assets] load metadata for 127.0.0.1:9/nosuch:1",
-        "build.yaml:8:15: cannot load image `127.0.0.1:9/nosuch:1`",
-        "(from --build-context assets=docker-image://…)",
-        ">>>         from: assets",
-    ] {
-        assert!(
-            out.stderr.contains(wanted),
-            "`{wanted}` not in:\n{}",
-            out.stderr
-        );
-    }
 }
 
 /// A download that fails shows as the `add` step, with its lines.
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn a_failing_download_is_reported_against_its_add_step() {
-    let dir = TempDir::with_spec(
+    fails_showing(
         "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n      - add:\n          url: http://127.0.0.1:9/tool.tar.gz\n        to: /opt/\n",
+        &[],
+        &[
+            "> [app 2/2] ADD http://127.0.0.1:9/tool.tar.gz /opt/tool.tar.gz:",
+            ">>>       - add:",
+            ">>>           url: http://127.0.0.1:9/tool.tar.gz",
+        ],
     );
-    let out = buildx_build(&dir.path, &[]);
-    assert!(!out.ok);
-    for wanted in [
-        "> [app 2/2] ADD http://127.0.0.1:9/tool.tar.gz /opt/tool.tar.gz:",
-        ">>>       - add:",
-        ">>>           url: http://127.0.0.1:9/tool.tar.gz",
-    ] {
-        assert!(
-            out.stderr.contains(wanted),
-            "`{wanted}` not in:\n{}",
-            out.stderr
-        );
-    }
 }
