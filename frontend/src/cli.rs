@@ -58,7 +58,7 @@ enum Format {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Check { file } => load(&file).map(|_| ()),
+        Cmd::Check { file } => check(&file),
         Cmd::Compile {
             file,
             target,
@@ -91,6 +91,15 @@ fn load(file: &PathBuf) -> Result<spec::Spec> {
         })
         .with_context(cannot_read)?;
     Ok(spec::parse(&file.display().to_string(), &bytes)?)
+}
+
+/// Parses the spec and resolves every stage with the args' defaults, so
+/// that what any build of it would refuse is reported now.
+fn check(file: &PathBuf) -> Result<()> {
+    let spec = load(file)?;
+    let options = CompileOptions::new(Platform::host());
+    stagecraft::resolve::check_all(&spec, &options)?;
+    Ok(())
 }
 
 fn compile_cmd(

@@ -329,7 +329,7 @@ fn hostile_inputs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     ]
 }
 
-/// The error for `bytes`, parsed on a thread with a 2 MiB stack: recursion
+/// The error for `bytes`, parsed and checked on a thread with a 2 MiB stack: recursion
 /// that grows with the input would overflow it (and abort the test), so
 /// getting an error back proves the parse is bounded.
 fn error_on_small_stack(name: &'static str, bytes: Vec<u8>) -> String {
@@ -337,9 +337,12 @@ fn error_on_small_stack(name: &'static str, bytes: Vec<u8>) -> String {
         .name(format!("parse {name}"))
         .stack_size(2 << 20)
         .spawn(move || {
-            stagecraft::spec::parse(name, &bytes)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            // What `stagecraft check` does: read, then resolve every stage.
+            let spec = stagecraft::spec::parse(name, &bytes).map_err(|e| e.to_string())?;
+            let options = stagecraft::compile::CompileOptions::new(
+                stagecraft::llb::Platform::parse("linux/amd64").expect("a platform"),
+            );
+            stagecraft::resolve::check_all(&spec, &options).map_err(|e| e.to_string())
         })
         .expect("a thread")
         .join();

@@ -1,11 +1,12 @@
 //! What a target needs from the user: the args its stages use, and the
 //! secrets and SSH sockets its steps mount (`--call outline`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{context, ArgScope, CompileOptions};
+use crate::options::CompileOptions;
+use crate::resolve;
 use crate::spec::args::{mentioned, references};
-use crate::spec::{Command, LineRange, Located, MountKind, Pos, Spec, StepKind};
+use crate::spec::{fields, LineRange, MountKind, Pos, Spec, SpecError, StepKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outline {
@@ -25,63 +26,65 @@ pub struct OutlineArg {
     pub declared_at: Pos,
 }
 
-pub fn outline(spec: &Spec, options: &CompileOptions, target: &str) -> Outline {
-    let scope = ArgScope::new(spec, options);
-    let stages = context::reachable_stages(spec, &scope, options, target);
-    let mut used = std::collections::BTreeSet::new();
+/// The outline of the target `options` asks for.
+pub fn outline(spec: &Spec, options: &CompileOptions) -> Result<Outline, SpecError> {
+    let build = resolve::resolve(spec, options)?;
+    let declared: Vec<&str> = spec.args.iter().map(|a| a.name.as_str()).collect();
+    let mut used = BTreeSet::new();
+    for name in &build.order {
+        // The args a stage uses are in what it says, not in what they
+        // resolved to: every field that takes args, and run commands.
+        let mut written = spec
+            .stage(name)
+            .expect("resolved stages are spec stages")
+            .clone();
+        let _ = fields::each_arg_text(&mut written, &mut |_, text| {
+            used.extend(references(&text.value).unwrap_or_default());
+            Ok(())
+        });
+        for step in &written.steps {
+            if let StepKind::Run(run) = &step.kind {
+                used.extend(mentioned(&run.command.text(), declared.iter().copied()));
+            }
+        }
+    }
     let mut secrets = BTreeMap::new();
     let mut ssh = BTreeMap::new();
-    let declared: Vec<&str> = spec.args.iter().map(|a| a.name.as_str()).collect();
-    for stage in spec.stages.iter().filter(|s| stages.contains(&s.name)) {
-        let mut texts: Vec<&Located<String>> = vec![&stage.from];
-        texts.extend(
-            stage
-                .platform
-                .iter()
-                .chain(&stage.workdir)
-                .chain(&stage.user),
-        );
-        texts.extend(stage.env.iter().map(|(_, v)| v));
-        texts.extend(stage.image.labels.iter().map(|(_, v)| v));
-        for text in texts {
-            used.extend(references(&text.value).unwrap_or_default());
-        }
-        for step in &stage.steps {
+    for name in &build.order {
+        for step in &build.stage(name).steps {
             let StepKind::Run(run) = &step.kind else {
                 continue;
             };
-            let command = match &run.command {
-                Command::Shell(t) => t.clone(),
-                Command::Exec(list) => list.join(" "),
-            };
-            used.extend(mentioned(&command, declared.iter().copied()));
             for mount in &run.mounts {
                 match &mount.kind {
                     MountKind::Secret { id, required, .. } => {
-                        secrets.entry(id.clone()).or_insert((*required, step.lines));
+                        secrets
+                            .entry(id.value.clone())
+                            .or_insert((*required, step.lines));
                     }
                     MountKind::Ssh { id, required, .. } => {
-                        ssh.entry(id.clone()).or_insert((*required, step.lines));
+                        let id = id.as_ref().map_or("default", |i| &i.value);
+                        ssh.entry(id.to_string()).or_insert((*required, step.lines));
                     }
                     _ => {}
                 }
             }
         }
     }
-    Outline {
-        target: target.to_string(),
-        description: spec.stage(target).and_then(|s| s.description.clone()),
+    Ok(Outline {
+        target: build.target.clone(),
+        description: build.stage(&build.target).description.clone(),
         args: spec
             .args
             .iter()
             .filter(|a| used.contains(&a.name))
             .map(|a| OutlineArg {
                 name: a.name.clone(),
-                value: scope.get(&a.name).unwrap_or_default().to_string(),
+                value: build.args.get(&a.name).unwrap_or_default().to_string(),
                 declared_at: a.pos,
             })
             .collect(),
         secrets,
         ssh,
-    }
+    })
 }

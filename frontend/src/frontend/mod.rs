@@ -169,9 +169,18 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
     for (index, platform) in settings.platforms.iter().enumerate() {
         let mut compile_options = settings.compile_options(platform, &loaded.context_excludes);
         compile_options.caps = Some(bridge.caps().llb.clone());
-        let resolved =
-            resolve_images(bridge, &spec, &compile_options, &settings.resolve_mode).await?;
-        let compiled = compile::compile(&spec, &compile_options, &resolved)
+        // One resolution per platform: its args (TARGETARCH…) differ.
+        let build = crate::resolve::resolve(&spec, &compile_options)
+            .map_err(|e| FrontendError::spec(e, &spec.text))?;
+        let images = resolve_images(
+            bridge,
+            &spec,
+            &build.images,
+            &settings.resolve_mode,
+            compile_options.platform_in_names,
+        )
+        .await?;
+        let compiled = compile::compile_resolved(&build, &compile_options, &images)
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
         check_request_size(&compiled.definition)?;
         if index == 0 {
@@ -224,14 +233,13 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
 async fn resolve_images(
     bridge: &Bridge,
     spec: &Spec,
-    options: &compile::CompileOptions,
+    needed: &[compile::ImageRequest],
     mode: &str,
+    with_platform: bool,
 ) -> Result<ResolvedImages, FrontendError> {
-    let needed =
-        compile::images_needed(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
     let mut requests = tokio::task::JoinSet::new();
     for (index, request) in needed.iter().cloned().enumerate() {
-        let log_name = metadata_log_name(&request, options.platform_in_names);
+        let log_name = metadata_log_name(&request, with_platform);
         let (bridge, mode) = (bridge.clone(), mode.to_string());
         requests.spawn(async move {
             let answer = bridge
@@ -254,7 +262,7 @@ async fn resolve_images(
     // In request order, so that of several failures the same one is
     // reported every time.
     let mut resolved = ResolvedImages::default();
-    for (request, (_, answer)) in needed.into_iter().zip(answers) {
+    for (request, (_, answer)) in needed.iter().cloned().zip(answers) {
         let (digest, config) = match answer {
             Ok(answer) => answer,
             Err(e) if e.is_disconnect() => return Err(e.into()),

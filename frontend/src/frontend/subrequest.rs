@@ -118,8 +118,7 @@ fn targets(spec: &Spec) -> (Value, String) {
 }
 
 fn outline(spec: &Spec, options: &CompileOptions) -> Result<(Value, String), FrontendError> {
-    let target = compile::target(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
-    let o = compile::outline(spec, options, &target);
+    let o = compile::outline(spec, options).map_err(|e| FrontendError::spec(e, &spec.text))?;
     let args: Vec<Value> = o
         .args
         .iter()

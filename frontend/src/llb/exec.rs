@@ -10,7 +10,10 @@ use super::{Cap, Inputs, OpMeta, Platform, State, Vertex};
 /// BuildKit's output index for "this mount's changes are discarded".
 const SKIP_OUTPUT: i64 = -1;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The spec reads these words directly (`network: none`, `sharing:
+/// locked`): one type per concept, from the YAML to the op.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Network {
     /// The daemon's default (sandboxed network with outbound access).
     #[default]
@@ -19,8 +22,10 @@ pub enum Network {
     Host,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum CacheSharing {
+    #[default]
     Shared,
     Private,
     Locked,
@@ -36,6 +41,8 @@ pub enum ExecMount {
         sharing: CacheSharing,
         /// Initial content for a new cache (`from` + `source`).
         base: Option<(State, String)>,
+        /// The step sees the cache but cannot change it.
+        readonly: bool,
     },
     /// A secret file, never stored in any layer.
     Secret { target: String, file: ClientFile },
@@ -185,10 +192,12 @@ fn encode_mount(mount: &ExecMount, inputs: &mut Inputs, caps: &mut BTreeSet<Cap>
             id,
             sharing,
             base,
+            readonly,
         } => {
             caps.insert(cap::EXEC_MOUNT_CACHE.into());
             caps.insert(cap::EXEC_MOUNT_CACHE_SHARING.into());
             let mut m = skip(target, pb::MountType::Cache);
+            m.readonly = *readonly;
             if let Some((state, selector)) = base {
                 m.input = inputs.index_of(state);
                 m.selector = selector.clone();

@@ -33,19 +33,51 @@ pub fn substitute(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, SubstError> {
+    subst(text, lookup, Unknown::Fail)
+}
+
+/// Replaces the `${NAME…}` whose name `lookup` knows and leaves the rest
+/// (other names, `$$`) as written, for values that a second pass
+/// completes: `env` values take args first, then variables set before
+/// them. A `$` in an inserted value is written `$$`, so that the second
+/// pass gives it back as it was.
+pub fn substitute_known(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, SubstError> {
+    subst(text, lookup, Unknown::Keep)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unknown {
+    Fail,
+    Keep,
+}
+
+fn subst(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unknown: Unknown,
+) -> Result<String, SubstError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
         if let Some(tail) = after.strip_prefix('$') {
-            out.push('$');
+            out.push_str(if unknown == Unknown::Keep { "$$" } else { "$" });
             rest = tail;
         } else if let Some(body_start) = after.strip_prefix('{') {
             let end = closing_brace(body_start).ok_or_else(|| {
                 SubstError::Malformed(format!("`${{` without a closing `}}` in `{text}`"))
             })?;
-            out.push_str(&expand(&body_start[..end], lookup)?);
+            let body = &body_start[..end];
+            match expand(body, lookup, unknown) {
+                Err(SubstError::Unknown(_)) if unknown == Unknown::Keep => {
+                    out.push_str(&rest[at..at + 2 + end + 1]);
+                }
+                result => out.push_str(&result?),
+            }
             rest = &body_start[end + 1..];
         } else {
             out.push('$');
@@ -108,7 +140,11 @@ fn closing_brace(body: &str) -> Option<usize> {
     None
 }
 
-fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, SubstError> {
+fn expand(
+    body: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unknown: Unknown,
+) -> Result<String, SubstError> {
     let name_len = body
         .bytes()
         .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
@@ -119,24 +155,28 @@ fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
             "`${{{body}}}` is not a valid arg reference"
         )));
     }
-    if op.is_empty() {
-        return lookup(name).ok_or_else(|| SubstError::Unknown(name.to_string()));
+    if !op.is_empty() && !op.starts_with(":-") && !op.starts_with(":+") {
+        return Err(SubstError::Malformed(format!(
+            "`${{{body}}}`: expected `}}`, `:-default` or `:+alternative` after the name"
+        )));
     }
     let value = lookup(name).ok_or_else(|| SubstError::Unknown(name.to_string()))?;
+    let inserted = |v: String| match unknown {
+        Unknown::Keep => v.replace('$', "$$"),
+        Unknown::Fail => v,
+    };
     if let Some(word) = op.strip_prefix(":-") {
         if value.is_empty() {
-            return substitute(word, lookup);
+            return subst(word, lookup, unknown);
         }
-        Ok(value)
+        Ok(inserted(value))
     } else if let Some(word) = op.strip_prefix(":+") {
         if value.is_empty() {
             return Ok(String::new());
         }
-        substitute(word, lookup)
+        subst(word, lookup, unknown)
     } else {
-        Err(SubstError::Malformed(format!(
-            "`${{{body}}}`: expected `}}`, `:-default` or `:+alternative` after the name"
-        )))
+        Ok(inserted(value))
     }
 }
 
@@ -165,6 +205,18 @@ mod tests {
         assert_eq!(s("${NOPE}"), Err(SubstError::Unknown("NOPE".into())));
         assert!(matches!(s("${V"), Err(SubstError::Malformed(_))));
         assert!(matches!(s("${V%x}"), Err(SubstError::Malformed(_))));
+    }
+
+    #[test]
+    fn substitutes_known_names_and_keeps_the_rest_for_a_second_pass() {
+        let s = |t: &str| substitute_known(t, &vars).unwrap();
+        assert_eq!(s("${V}:${PATH}"), "1.22:${PATH}");
+        assert_eq!(s("$$V ${NOPE:-x}"), "$$V ${NOPE:-x}");
+        let dollar = |name: &str| (name == "D").then(|| "a$b".to_string());
+        let first = substitute_known("${D}/${HOME}", &dollar).unwrap();
+        assert_eq!(first, "a$$b/${HOME}");
+        let home = |name: &str| (name == "HOME").then(|| "/root".to_string());
+        assert_eq!(substitute(&first, &home).unwrap(), "a$b//root");
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! The build spec: YAML in, a validated [`model::Spec`] out.
 //!
 //! `syntax` mirrors the file (and generates the JSON Schema), `validate`
-//! checks meaning and builds the `model`, `args` handles `${NAME}`
-//! references, and `error` makes every failure point at a line and column.
+//! checks its shape and builds the `model`, `fields` says which fields take
+//! `${NAME}` and `args` how they are read, and `error` makes every failure
+//! point at a line and column. Values that args may change are checked by
+//! [`crate::resolve`], which substitutes them.
 
 pub mod args;
 pub mod error;
+pub mod fields;
 pub mod model;
 pub mod syntax;
-mod validate;
+pub(crate) mod validate;
 mod yaml_error;
 
 pub use error::SpecError;
@@ -97,7 +100,8 @@ fn byte_pos(bytes: &[u8], at: usize) -> Pos {
 
 /// JSON Schema of spec v1, generated from the same types that parse it.
 pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(syntax::SpecFile);
+    let mut schema = schemars::schema_for!(syntax::SpecFile);
+    fields::mark_in_schema(&mut schema);
     let mut text = serde_json::to_string_pretty(&schema).expect("a schema is plain JSON");
     text.push('\n');
     text

@@ -1,8 +1,13 @@
-//! The validated spec: what the compiler works from.
+//! The validated spec, and (after [`crate::resolve`]) the resolved one:
+//! the same types either way.
 //!
 //! Everything here has passed `validate`: stage names are known, steps are
 //! typed by kind, and each value remembers where it was written so that
-//! compile-time and build-time errors can point back at the YAML.
+//! compile-time and build-time errors can point back at the YAML. Fields
+//! that take `${ARG}` are `Located<String>`; [`super::fields`] lists them,
+//! and resolution substitutes them in place.
+
+pub use crate::llb::{CacheSharing, Network};
 
 /// A 1-based line and column in the spec file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -80,6 +85,25 @@ pub struct Stage {
     pub image: ImageSection,
 }
 
+impl Stage {
+    /// Every `from:` of the stage: its base, and the sources of its copies
+    /// and mounts (each may name a stage, an image or a named context).
+    pub fn references(&self) -> Vec<&Located<String>> {
+        let mut refs = vec![&self.from];
+        for step in &self.steps {
+            match &step.kind {
+                StepKind::Copy(c) => refs.extend(c.from.iter()),
+                StepKind::Run(r) => refs.extend(r.mounts.iter().filter_map(|m| match &m.kind {
+                    MountKind::Bind { from, .. } | MountKind::Cache { from, .. } => from.as_ref(),
+                    _ => None,
+                })),
+                _ => {}
+            }
+        }
+        refs
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Step {
     pub pos: Pos,
@@ -111,7 +135,9 @@ impl StepKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A command: run through the stage's shell, or exec'd as given.
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
+#[schemars(untagged)]
 pub enum Command {
     /// Run through the stage's shell.
     Shell(String),
@@ -119,11 +145,14 @@ pub enum Command {
     Exec(Vec<String>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Network {
-    Default,
-    None,
-    Host,
+impl Command {
+    /// The command as one text, for finding the args it mentions.
+    pub fn text(&self) -> String {
+        match self {
+            Command::Shell(t) => t.clone(),
+            Command::Exec(list) => list.join(" "),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -137,47 +166,47 @@ pub struct RunStep {
     pub mounts: Vec<Mount>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheSharing {
-    Shared,
-    Private,
-    Locked,
-}
-
 #[derive(Debug, Clone)]
 pub struct Mount {
     pub pos: Pos,
     pub kind: MountKind,
 }
 
+/// Owner and permission bits of what a mount puts in the step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MountOwner {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
 #[derive(Debug, Clone)]
 pub enum MountKind {
     Cache {
         target: Located<String>,
-        id: Option<String>,
+        /// Default: the target path.
+        id: Option<Located<String>>,
         sharing: CacheSharing,
         from: Option<Located<String>>,
-        source: Option<String>,
-        mode: Option<u32>,
-        uid: Option<u32>,
-        gid: Option<u32>,
+        source: Option<Located<String>>,
+        /// Of the cache directory when it is created.
+        owner: MountOwner,
+        readonly: bool,
     },
     Secret {
-        id: String,
-        target: Option<String>,
+        id: Located<String>,
+        /// Default (without `env`): `/run/secrets/<id>`.
+        target: Option<Located<String>>,
         env: Option<String>,
         required: bool,
-        mode: Option<u32>,
-        uid: Option<u32>,
-        gid: Option<u32>,
+        owner: MountOwner,
     },
     Ssh {
-        id: String,
-        target: Option<String>,
+        /// Default: `default`.
+        id: Option<Located<String>>,
+        target: Option<Located<String>>,
         required: bool,
-        mode: Option<u32>,
-        uid: Option<u32>,
-        gid: Option<u32>,
+        owner: MountOwner,
     },
     Tmpfs {
         target: Located<String>,
@@ -196,8 +225,8 @@ pub struct CopyStep {
     pub sources: Vec<Located<String>>,
     pub from: Option<Located<String>>,
     pub to: Option<Located<String>>,
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
+    pub include: Vec<Located<String>>,
+    pub exclude: Vec<Located<String>>,
     pub parents: bool,
     pub chown: Option<Located<String>>,
     pub chmod: Option<u32>,
@@ -208,11 +237,11 @@ pub struct CopyStep {
 pub enum AddSource {
     Url {
         url: Located<String>,
-        checksum: Option<String>,
+        checksum: Option<Located<String>>,
     },
     Git {
         remote: Located<String>,
-        reference: Option<String>,
+        reference: Option<Located<String>>,
         keep_git_dir: bool,
     },
 }
@@ -235,7 +264,7 @@ pub struct MkdirStep {
 #[derive(Debug, Clone)]
 pub struct WriteStep {
     pub path: Located<String>,
-    pub content: String,
+    pub content: Located<String>,
     pub mode: Option<u32>,
     pub chown: Option<Located<String>>,
 }
@@ -253,10 +282,10 @@ pub struct ImageSection {
     pub env: Vec<(String, Located<String>)>,
     pub user: Option<Located<String>>,
     pub workdir: Option<Located<String>>,
-    pub expose: Vec<String>,
+    pub expose: Vec<Located<String>>,
     pub labels: Vec<(String, Located<String>)>,
     pub volumes: Vec<Located<String>>,
-    pub stop_signal: Option<String>,
+    pub stop_signal: Option<Located<String>>,
     pub healthcheck: Option<Healthcheck>,
 }
 

@@ -14,6 +14,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::model::{CacheSharing, Command, Network};
+
 /// The whole file.
 #[derive(Debug, JsonSchema)]
 #[schemars(
@@ -138,8 +140,8 @@ pub struct StepSyntax {
     #[schemars(with = "Option<String>")]
     pub user: Option<Spanned<String>>,
     /// run: network mode.
-    #[schemars(with = "Option<NetworkMode>")]
-    pub network: Option<Spanned<NetworkMode>>,
+    #[schemars(with = "Option<Network>")]
+    pub network: Option<Spanned<Network>>,
     /// run: security mode (`insecure` needs the daemon's entitlement).
     #[schemars(with = "Option<SecurityMode>")]
     pub security: Option<Spanned<SecurityMode>>,
@@ -218,8 +220,8 @@ pub struct MountSyntax {
     #[schemars(with = "Option<String>")]
     pub id: Option<Spanned<String>>,
     /// cache: how concurrent builds share it.
-    #[schemars(with = "Option<Sharing>")]
-    pub sharing: Option<Spanned<Sharing>>,
+    #[schemars(with = "Option<CacheSharing>")]
+    pub sharing: Option<Spanned<CacheSharing>>,
     /// secret: expose as this environment variable instead of a file.
     #[schemars(with = "Option<String>")]
     pub env: Option<Spanned<String>>,
@@ -236,11 +238,16 @@ pub struct MountSyntax {
     pub source: Option<Spanned<String>>,
     /// bind: writable (writes are discarded after the step).
     pub rw: Option<bool>,
-    /// secret/ssh/cache: permission bits, octal.
+    /// secret/ssh: the file's permission bits; cache: the new cache
+    /// directory's. Octal.
     #[schemars(with = "Option<Mode>")]
     pub mode: Option<Spanned<Mode>>,
+    /// secret/ssh/cache: owner uid (cache: of the new cache directory).
     pub uid: Option<u32>,
+    /// secret/ssh/cache: owner gid.
     pub gid: Option<u32>,
+    /// cache: the step sees the cache but cannot change it.
+    pub readonly: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -251,22 +258,6 @@ pub enum MountType {
     Ssh,
     Tmpfs,
     Bind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Sharing {
-    Shared,
-    Private,
-    Locked,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum NetworkMode {
-    Default,
-    None,
-    Host,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -316,14 +307,6 @@ pub struct HealthcheckSyntax {
     #[schemars(with = "Option<String>")]
     pub start_interval: Option<Spanned<String>>,
     pub retries: Option<u32>,
-}
-
-/// A command: shell form (one string) or exec form (a list).
-#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
-#[schemars(untagged)]
-pub enum Command {
-    Shell(String),
-    Exec(Vec<String>),
 }
 
 /// One string or a list of strings.
