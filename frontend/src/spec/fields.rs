@@ -157,7 +157,12 @@ fn step_texts(kind: &mut StepKind, visit: &mut Visit) -> Result<(), Problem> {
             opt(visit, field(STEP, "workdir"), &mut r.workdir)?;
             opt(visit, field(STEP, "user"), &mut r.user)?;
             for m in &mut r.mounts {
-                mount_texts(&mut m.kind, visit)?;
+                match &mut m.kind {
+                    MountKind::Cache { target, .. } if m.shorthand => {
+                        visit(field(STEP, "cache"), target)?
+                    }
+                    kind => mount_texts(kind, visit)?,
+                }
             }
         }
         StepKind::Copy(c) => {

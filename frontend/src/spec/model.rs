@@ -170,6 +170,8 @@ pub struct RunStep {
 pub struct Mount {
     pub pos: Pos,
     pub kind: MountKind,
+    /// Written in a step's `cache: [paths]` rather than under `mounts:`.
+    pub shorthand: bool,
 }
 
 /// Owner and permission bits of what a mount puts in the step.

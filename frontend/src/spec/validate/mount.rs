@@ -91,7 +91,11 @@ impl Checker<'_> {
                 rw: m.rw.unwrap_or(false),
             },
         };
-        Ok(Mount { pos: p, kind })
+        Ok(Mount {
+            pos: p,
+            kind,
+            shorthand: false,
+        })
     }
 }
 

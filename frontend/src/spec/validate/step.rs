@@ -111,6 +111,7 @@ impl Checker<'_> {
                     owner: MountOwner::default(),
                     readonly: false,
                 },
+                shorthand: true,
             });
         }
         for m in s.mounts.unwrap_or_default() {
