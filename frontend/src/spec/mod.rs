@@ -27,9 +27,17 @@ pub const MAX_SPEC_BYTES: usize = 4 << 20;
 /// Parses and validates a spec. `file` is the name used in messages.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Spec, SpecError> {
     let text = spec_text(bytes).map_err(|p| p.in_file(file, ""))?;
-    let syntax: syntax::SpecFile =
-        serde_saphyr::from_str_with_options(text, yaml_error::yaml_options())
-            .map_err(|e| yaml_error::yaml_problem(&e, text).in_file(file, text))?;
+    let syntax = syntax::SpecFile::read(text, yaml_error::yaml_options()).map_err(|e| {
+        let problem = match e {
+            syntax::ReadError::Yaml(e) => yaml_error::yaml_problem(&e, text),
+            syntax::ReadError::TooManyStages(at) => Problem::new(
+                at,
+                format!("the spec has more than {} stages", syntax::MAX_STAGES),
+            )
+            .hint("is this the right file? split very large generated specs"),
+        };
+        problem.in_file(file, text)
+    })?;
     let mut spec = validate::validate(syntax, text).map_err(|p| p.in_file(file, text))?;
     spec.file = file.to_string();
     spec.text = text.to_string();

@@ -1,16 +1,21 @@
 //! The YAML reader's errors in the spec's vocabulary: what was expected,
 //! what was found, and how to fix it.
 //!
-//! serde-saphyr reports structure ("expected mapping start") without the
-//! key it was reading, so the key is recovered from the text around the
-//! position, the way a reader of the file would see it.
+//! Which error it is comes from the reader's structured error: serde-saphyr's
+//! `Error` variants, and for the scanner's errors granit-parser's
+//! `ErrorKind`. The key being read is not part of either; `around` reads it
+//! off the text at the position, as a reader of the file would.
+
+mod around;
 
 use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::granit_parser::{ErrorKind, ScanError};
+use serde_saphyr::localizer::ExternalMessageSource;
 use serde_saphyr::Error;
 
 use super::error::{did_you_mean, Problem};
 use super::model::Pos;
-use super::syntax::OVER_LIMIT_AT;
+use around::{shorten, Source};
 
 /// Limits of the YAML reader; `yaml_options` applies them and messages name them.
 pub const MAX_DEPTH: usize = 64;
@@ -79,7 +84,8 @@ fn describe(e: &Error, pos: Pos, text: &str) -> Problem {
         } => wrong_type(&at, expected, Some(serde_found(unexpected))),
         Error::SerdeUnknownField {
             field, expected, ..
-        } => unknown_name(pos, "key", field, expected, "valid keys here"),
+        } => belongs_under_image(pos, field, expected)
+            .unwrap_or_else(|| unknown_name(pos, "key", field, expected, "valid keys here")),
         Error::SerdeUnknownVariant {
             variant, expected, ..
         } => {
@@ -97,7 +103,11 @@ fn describe(e: &Error, pos: Pos, text: &str) -> Problem {
         Error::Eof { .. } => Problem::new(pos, "the file ends in the middle of a value")
             .hint("close every open `[`, `{` and quote"),
         Error::Message { msg, .. } => custom_message(pos, msg),
-        _ => syntax_error(&at, &rendered(e)),
+        Error::ExternalMessage { source, .. } => match source.as_ref() {
+            ExternalMessageSource::Parser(scan) => scanner_problem(&at, scan),
+            _ => problem_in_own_words(&at, &rendered(e)),
+        },
+        _ => problem_in_own_words(&at, &rendered(e)),
     }
 }
 
@@ -194,6 +204,26 @@ fn unknown_name(pos: Pos, what: &str, word: &str, expected: &[&str], label: &str
     }
 }
 
+/// Image config keys written on the stage itself (`entrypoint:` beside
+/// `from:`), where a Dockerfile user looks for them first.
+fn belongs_under_image(pos: Pos, field: &str, expected: &[&str]) -> Option<Problem> {
+    const IMAGE_KEYS: &[&str] = &[
+        "entrypoint",
+        "cmd",
+        "expose",
+        "healthcheck",
+        "labels",
+        "volumes",
+        "stop_signal",
+    ];
+    let at_stage_level = expected.contains(&"image") && expected.contains(&"from");
+    (at_stage_level && IMAGE_KEYS.contains(&field)).then(|| {
+        Problem::new(pos, format!("`{field}` is not a stage key")).hint(format!(
+            "`{field}` belongs under the stage's `image:` (the config of the image it makes): `image: {{{field}: …}}`"
+        ))
+    })
+}
+
 fn missing_key_hint(field: &str) -> String {
     match field {
         "type" => "add `type:` with one of `cache`, `secret`, `ssh`, `tmpfs`, `bind`".to_string(),
@@ -205,60 +235,62 @@ fn missing_key_hint(field: &str) -> String {
 /// Errors our own visitors raise (`invalid mode …`) already say what was
 /// expected; they get a fix.
 fn custom_message(pos: Pos, msg: &str) -> Problem {
-    if let Some((head, at)) = msg.split_once(&format!("; {OVER_LIMIT_AT} ")) {
-        let (line, column) = at.split_once(':').unwrap_or(("", ""));
-        let pos = match (line.parse(), column.parse()) {
-            (Ok(line), Ok(column)) => Pos { line, column },
-            _ => pos,
-        };
-        return Problem::new(pos, head.to_string())
-            .hint("is this the right file? split very large generated specs");
-    }
     let problem = Problem::new(pos, msg.to_string());
-    if msg.starts_with("invalid mode") {
+    if msg.starts_with(super::syntax::INVALID_MODE) {
         return problem.hint("write up to four octal digits (0-7), quoted: `\"0755\"`, `\"644\"`");
     }
     problem
 }
 
-/// Errors from the YAML scanner and parser: the text is theirs, the hint ours.
-fn syntax_error(at: &Source, message: &str) -> Problem {
-    let problem = Problem::new(at.pos, message.to_string());
+/// Errors of the YAML scanner and parser, by kind.
+fn scanner_problem(at: &Source, scan: &ScanError) -> Problem {
     if let Some(long_key) = at.long_key() {
         return long_key;
     }
-    if message.contains("tabs disallowed") {
-        return Problem::new(at.pos, "tab character in indentation")
-            .hint("YAML indents with spaces only; replace the tab with spaces");
-    }
-    if message.contains("recursion limit") {
-        return too_deep(at.pos);
-    }
-    if message.contains("did not find expected key") {
-        return Problem::new(
+    match scan.kind() {
+        ErrorKind::TabNotAllowed
+        | ErrorKind::TabInIndentation
+        | ErrorKind::TabInBlockIndentation
+        | ErrorKind::TabAtBlockScalarStart => Problem::new(at.pos, "tab character in indentation")
+            .hint("YAML indents with spaces only; replace the tab with spaces"),
+        ErrorKind::RecursionLimitExceeded => too_deep(at.pos),
+        ErrorKind::ExpectedBlockMappingKey => Problem::new(
             at.pos,
             "the indentation here does not line up with the keys above it",
         )
-        .hint("the keys of one mapping start in the same column; indent with spaces");
+        .hint("the keys of one mapping start in the same column; indent with spaces"),
+        ErrorKind::UnclosedFlowCollection { .. }
+        | ErrorKind::UnexpectedEofFlowSequence
+        | ErrorKind::UnexpectedEofFlowMapping
+        | ErrorKind::UnexpectedEofImplicitFlowMapping => {
+            let bracket = at.split().1.chars().next().unwrap_or('[');
+            let closing = if bracket == '{' { '}' } else { ']' };
+            Problem::new(at.pos, format!("`{bracket}` is never closed"))
+                .hint(format!("add the matching `{closing}`"))
+        }
+        ErrorKind::UnclosedQuotedScalar => {
+            Problem::new(at.pos, "a quoted string starts here and is never closed")
+                .hint("end the string with the same quote it starts with")
+        }
+        ErrorKind::InvalidIndentation
+        | ErrorKind::InvalidBlockScalarIndent
+        | ErrorKind::InvalidFlowScalarIndent
+        | ErrorKind::InvalidQuotedScalarIndent => Problem::new(at.pos, scan.info())
+            .hint("check the indentation: the keys of one mapping start in the same column"),
+        ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidMappingValueWhitespace => {
+            Problem::new(at.pos, scan.info())
+                .hint("quote the value if it contains `: `, or check the indentation")
+        }
+        _ => problem_in_own_words(at, &scan.info()),
     }
-    if message.contains("unclosed bracket") {
-        let bracket = at.split().1.chars().next().unwrap_or('[');
-        let closing = if bracket == '{' { '}' } else { ']' };
-        return Problem::new(at.pos, format!("`{bracket}` is never closed"))
-            .hint(format!("add the matching `{closing}`"));
+}
+
+/// An error of a kind without words of ours: the reader's text, our hint.
+fn problem_in_own_words(at: &Source, message: &str) -> Problem {
+    if let Some(long_key) = at.long_key() {
+        return long_key;
     }
-    if message.contains("unclosed quote") {
-        return Problem::new(at.pos, "a quoted string starts here and is never closed")
-            .hint("end the string with the same quote it starts with");
-    }
-    let hint = if message.contains("indentation") {
-        "check the indentation: the keys of one mapping start in the same column"
-    } else if message.contains("mapping values are not allowed") {
-        "quote the value if it contains `: `, or check the indentation"
-    } else {
-        "check the YAML syntax around this place"
-    };
-    problem.hint(hint)
+    Problem::new(at.pos, message.to_string()).hint("check the YAML syntax around this place")
 }
 
 /// `expected X, found Y`, naming the key when it can be read off the text.
@@ -373,258 +405,5 @@ fn strip_location(message: &str) -> &str {
             .filter(|(head, _)| head.starts_with("line "))
             .map_or(rest, |(_, m)| m),
         None => without_suffix,
-    }
-}
-
-/// The spec text around an error position.
-struct Source<'a> {
-    lines: Vec<&'a str>,
-    pos: Pos,
-}
-
-impl<'a> Source<'a> {
-    fn new(text: &'a str, pos: Pos) -> Self {
-        Source {
-            lines: text.lines().collect(),
-            pos,
-        }
-    }
-
-    fn line(&self) -> &'a str {
-        self.lines
-            .get(self.pos.line as usize - 1)
-            .copied()
-            .unwrap_or("")
-    }
-
-    /// The lines before the error's line (all of them when the error is
-    /// past the last line, as at the end of the file).
-    fn lines_above(&self) -> &[&'a str] {
-        let end = (self.pos.line as usize - 1).min(self.lines.len());
-        &self.lines[..end]
-    }
-
-    /// The line before and from the error column (columns count characters).
-    fn split(&self) -> (&'a str, &'a str) {
-        let line = self.line();
-        let at = line
-            .char_indices()
-            .nth(self.pos.column as usize - 1)
-            .map_or(line.len(), |(i, _)| i);
-        line.split_at(at)
-    }
-
-    /// The scalar at the position, as written (up to a flow delimiter or a
-    /// comment), or "" when a collection or nothing is there.
-    fn token(&self) -> &'a str {
-        let rest = self.split().1;
-        let in_flow = self.split().0.contains(['[', '{']);
-        let end = rest
-            .char_indices()
-            .find(|(i, c)| {
-                (in_flow && matches!(c, ',' | ']' | '}'))
-                    || (*c == '#' && rest[..*i].ends_with(' '))
-            })
-            .map_or(rest.len(), |(i, _)| i);
-        rest[..end].trim_end()
-    }
-
-    /// What the reader found at the position, in words.
-    fn found(&self) -> String {
-        let rest = self.split().1.trim_start();
-        let token = self.token();
-        if rest.starts_with('[') || rest == "-" || rest.starts_with("- ") {
-            "a list".to_string()
-        } else if rest.starts_with('{') || looks_like_key(token) {
-            "a mapping".to_string()
-        } else if token.is_empty() || token.starts_with(':') || token == "~" || token == "null" {
-            "nothing (an empty value)".to_string()
-        } else if token.starts_with(['"', '\'']) {
-            format!("the string `{}`", shorten(token))
-        } else if token.parse::<f64>().is_ok() {
-            format!("the number `{}`", shorten(token))
-        } else if matches!(token, "true" | "false") {
-            format!("`{token}`")
-        } else {
-            format!("the string `{}`", shorten(token))
-        }
-    }
-
-    /// A key too long for YAML to read as one, at the position: the
-    /// reader then sees a plain string and reports something confusing.
-    fn long_key(&self) -> Option<Problem> {
-        let rest = self.split().1;
-        let key_len = rest
-            .find(": ")
-            .or_else(|| rest.strip_suffix(':').map(str::len))?;
-        let chars = rest[..key_len].chars().count();
-        (chars > MAX_PLAIN_KEY).then(|| {
-            Problem::new(
-                self.pos,
-                format!("a key of {chars} characters; YAML reads keys of at most {MAX_PLAIN_KEY}"),
-            )
-            .hint("use a shorter name")
-        })
-    }
-
-    /// The key written at the position (`key: …`), if one is.
-    fn key_here(&self) -> Option<&'a str> {
-        let token = self.token();
-        let key = token.split_once(':')?.0;
-        looks_like_key(token).then_some(key)
-    }
-
-    /// The key whose value is at the position: "`key`" or "each item of
-    /// `key`". None when the text does not make it plain.
-    fn owner(&self) -> Option<String> {
-        let (before, rest) = self.split();
-        let before = before.trim_end();
-        // An empty value is placed at its key's `:`.
-        if rest.starts_with(':') {
-            return key_at_end(before).map(|k| format!("`{k}`"));
-        }
-        if let Some(head) = before.strip_suffix(':') {
-            return key_at_end(head).map(|k| format!("`{k}`"));
-        }
-        if let Some(open) = before.rfind(['[', '{']) {
-            let bracket_is_list = before[open..].starts_with('[');
-            let (head, tail) = before.split_at(open);
-            let unclosed = !tail.contains([']', '}']);
-            if bracket_is_list && unclosed {
-                let key = key_at_end(head.trim_end().strip_suffix(':')?)?;
-                return Some(format!("each item of `{key}`"));
-            }
-            return None;
-        }
-        let indent = self.pos.column as usize - 1;
-        if before == "-" || before.ends_with(" -") {
-            let dash_indent = self.line().len() - self.line().trim_start().len();
-            let key = self.parent_key(dash_indent, true)?;
-            return Some(format!("each item of `{key}`"));
-        }
-        if before.is_empty() {
-            let is_item = self.split().1.starts_with('-');
-            return self.parent_key(indent, is_item).map(|k| format!("`{k}`"));
-        }
-        None
-    }
-
-    /// The line of an earlier `key:` at the same indentation in the same
-    /// mapping as the position.
-    fn earlier_key(&self, key: &str, indent: usize) -> Option<usize> {
-        let prefix = format!("{key}:");
-        for (index, line) in self.lines_above().iter().enumerate().rev() {
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let line_indent = line.len() - trimmed.len();
-            if line_indent < indent {
-                return None;
-            }
-            if line_indent == indent && trimmed.starts_with(&prefix) {
-                return Some(index + 1);
-            }
-        }
-        None
-    }
-
-    /// The `key:` line a block at `indent` belongs to. A list may sit at
-    /// its key's own indentation (`steps:` then `- run: …`).
-    fn parent_key(&self, indent: usize, is_list: bool) -> Option<&'a str> {
-        let above = self.lines_above().iter().rev();
-        for line in above {
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let line_indent = line.len() - trimmed.len();
-            let owns = line_indent < indent
-                || (is_list && line_indent == indent && !trimmed.starts_with('-'));
-            if owns {
-                let head = trimmed
-                    .trim_start_matches("- ")
-                    .trim_end()
-                    .strip_suffix(':')?;
-                return key_at_end(head);
-            }
-        }
-        None
-    }
-}
-
-/// The key that ends `head` (`  - run` → `run`, `{a: 1, b` → `b`).
-fn key_at_end(head: &str) -> Option<&str> {
-    let start = head
-        .char_indices()
-        .rfind(|(_, c)| c.is_whitespace() || matches!(c, '{' | ',' | '[' | '-'))
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let key = head[start..].trim_matches(['"', '\'']);
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'));
-    plain.then_some(key)
-}
-
-fn looks_like_key(token: &str) -> bool {
-    token.split_once(':').is_some_and(|(k, rest)| {
-        key_at_end(k) == Some(k) && (rest.is_empty() || rest.starts_with(' '))
-    })
-}
-
-/// Shows at most 40 characters of a value in a message.
-fn shorten(text: &str) -> String {
-    const MAX: usize = 40;
-    if text.chars().count() <= MAX {
-        return text.to_string();
-    }
-    let head: String = text.chars().take(MAX).collect();
-    format!("{head}…")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn owner(text: &str, line: u32, column: u32) -> Option<String> {
-        Source::new(text, Pos { line, column }).owner()
-    }
-
-    #[test]
-    fn finds_the_key_of_a_value() {
-        assert_eq!(owner("a:\n  b: [x]\n", 2, 6).as_deref(), Some("`b`"));
-        assert_eq!(
-            owner("stages:\n  - app\n", 2, 3).as_deref(),
-            Some("`stages`")
-        );
-        assert_eq!(
-            owner("steps:\n  - echo hi\n", 2, 5).as_deref(),
-            Some("each item of `steps`")
-        );
-        assert_eq!(
-            owner("expose: [80, x]\n", 1, 14).as_deref(),
-            Some("each item of `expose`")
-        );
-        assert_eq!(owner("- a: 1\n", 1, 1), None);
-    }
-
-    #[test]
-    fn odd_text_around_an_error_does_not_panic() {
-        // An ideographic space is whitespace of three bytes.
-        assert_eq!(key_at_end("\u{3000}run"), Some("run"));
-        // The end of the file is a line past the last one.
-        assert_eq!(owner("a:\n  b: 1", 3, 1), None);
-        assert_eq!(owner("", 1, 5), None);
-    }
-
-    #[test]
-    fn describes_what_was_found() {
-        let found = |t: &str| Source::new(t, Pos { line: 1, column: 4 }).found();
-        assert_eq!(found("a: [1]"), "a list");
-        assert_eq!(found("a: {b: 1}"), "a mapping");
-        assert_eq!(found("a: 42"), "the number `42`");
-        assert_eq!(found("a: hello # note"), "the string `hello`");
-        assert_eq!(found("a:"), "nothing (an empty value)");
     }
 }

@@ -6,15 +6,17 @@
 //! a value. Checks that span several fields live in `validate`, which turns
 //! this syntax into the typed `model`.
 
+mod values;
+
 use std::fmt;
-use std::marker::PhantomData;
 
 use schemars::JsonSchema;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::model::{CacheSharing, Command, Network};
+use super::model::{CacheSharing, Command, Network, Pos};
+pub use values::{Map, INVALID_MODE, MAX_STAGES};
 
 /// The whole file.
 #[derive(Debug, JsonSchema)]
@@ -36,15 +38,47 @@ pub struct SpecFile {
     pub target: Option<Spanned<String>>,
 }
 
+/// Why the file could not be read as a [`SpecFile`].
+#[derive(Debug)]
+pub enum ReadError {
+    Yaml(serde_saphyr::Error),
+    /// More than [`MAX_STAGES`] stages; where the first one too many is.
+    TooManyStages(Pos),
+}
+
+impl SpecFile {
+    /// Reads the file; stops at the first stage over [`MAX_STAGES`], so an
+    /// oversized spec costs no more than that many stages.
+    pub fn read(text: &str, options: serde_saphyr::Options) -> Result<SpecFile, ReadError> {
+        let over = std::cell::Cell::new(None);
+        let read = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+            de::DeserializeSeed::deserialize(FileSeed { over: &over }, de)
+        });
+        match (read, over.get()) {
+            (_, Some(at)) => Err(ReadError::TooManyStages(at)),
+            (Ok(file), None) => Ok(file),
+            (Err(e), None) => Err(ReadError::Yaml(e)),
+        }
+    }
+}
+
 const TOP_LEVEL_KEYS: &[&str] = &["version", "args", "stages", "target"];
+
+/// Reads a [`SpecFile`], noting in `over` where a stage too many is.
+struct FileSeed<'c> {
+    over: &'c std::cell::Cell<Option<Pos>>,
+}
 
 // Hand-written so that `x-*` keys (anchor storage) are skipped while every
 // other unknown key is still an error; `#[serde(flatten)]` would do the
 // former but lose the source positions of every value.
-impl<'de> Deserialize<'de> for SpecFile {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FileVisitor;
-        impl<'de> Visitor<'de> for FileVisitor {
+impl<'de> de::DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = SpecFile;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SpecFile, D::Error> {
+        struct FileVisitor<'c> {
+            over: &'c std::cell::Cell<Option<Pos>>,
+        }
+        impl<'de> Visitor<'de> for FileVisitor<'_> {
             type Value = SpecFile;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a mapping with `version` and `stages`")
@@ -61,8 +95,8 @@ impl<'de> Deserialize<'de> for SpecFile {
                         "version" => file.version = Some(map.next_value()?),
                         "args" => file.args = Some(map.next_value()?),
                         "stages" => {
-                            let stages = CappedMap::new(MAX_STAGES, "stages");
-                            file.stages = Some(map.next_value_seed(stages)?);
+                            let capped = values::CappedMap::new(MAX_STAGES, Some(self.over));
+                            file.stages = Some(map.next_value_seed(capped)?);
                         }
                         "target" => file.target = Some(map.next_value()?),
                         k if k.starts_with("x-") => {
@@ -74,7 +108,7 @@ impl<'de> Deserialize<'de> for SpecFile {
                 Ok(file)
             }
         }
-        deserializer.deserialize_map(FileVisitor)
+        deserializer.deserialize_map(FileVisitor { over: self.over })
     }
 }
 
@@ -338,188 +372,4 @@ pub struct Port(pub String);
 enum StringOrInt {
     Text(String),
     Number(u32),
-}
-
-/// An ordered mapping (stages, env, labels): YAML order is kept, because
-/// stage order and env order mean something. Duplicate keys are rejected by
-/// the YAML reader itself.
-#[derive(Debug)]
-pub struct Map<V>(pub Vec<(Spanned<String>, V)>);
-
-// Values are always `Spanned`; the schema describes what is inside.
-impl<T: JsonSchema> JsonSchema for Map<Spanned<T>> {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        format!("Map_of_{}", T::schema_name()).into()
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let values = generator.subschema_for::<T>();
-        schemars::json_schema!({"type": "object", "additionalProperties": values})
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for Map<V> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        de::DeserializeSeed::deserialize(CappedMap::new(usize::MAX, "entries"), deserializer)
-    }
-}
-
-/// More stages than any hand-written spec has; the bound keeps checking
-/// and compiling (which follow stage dependencies) cheap.
-pub const MAX_STAGES: usize = 1_000;
-
-/// Marks the position in a [`CappedMap`] error.
-pub const OVER_LIMIT_AT: &str = "the first one over is at";
-
-/// Reads a [`Map`] of at most `max` entries, refusing the next one as soon
-/// as it is seen, so an oversized map costs no more than `max` entries.
-struct CappedMap<V> {
-    max: usize,
-    /// What the entries are, for the message.
-    what: &'static str,
-    values: PhantomData<V>,
-}
-
-impl<V> CappedMap<V> {
-    fn new(max: usize, what: &'static str) -> Self {
-        CappedMap {
-            max,
-            what,
-            values: PhantomData,
-        }
-    }
-}
-
-impl<'de, V: Deserialize<'de>> de::DeserializeSeed<'de> for CappedMap<V> {
-    type Value = Map<V>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Map<V>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Visitor<'de> for CappedMap<V> {
-    type Value = Map<V>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a mapping")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Map<V>, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
-            if entries.len() == self.max {
-                // The reader places custom errors at the map's start; the
-                // message says where the first entry too many is.
-                return Err(de::Error::custom(format!(
-                    "the spec has more than {} {}; {OVER_LIMIT_AT} {}:{}",
-                    self.max,
-                    self.what,
-                    key.referenced.line(),
-                    key.referenced.column()
-                )));
-            }
-            entries.push((key, map.next_value()?));
-        }
-        Ok(Map(entries))
-    }
-}
-
-impl<'de> Deserialize<'de> for Command {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CommandVisitor;
-        impl<'de> Visitor<'de> for CommandVisitor {
-            type Value = Command;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a command string or a list of arguments")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Command, E> {
-                Ok(Command::Shell(v.to_string()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Command, A::Error> {
-                string_list(seq).map(Command::Exec)
-            }
-        }
-        deserializer.deserialize_any(CommandVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for OneOrMany {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor;
-        impl<'de> Visitor<'de> for ListVisitor {
-            type Value = OneOrMany;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a path or a list of paths")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
-                Ok(OneOrMany(vec![v.to_string()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<OneOrMany, A::Error> {
-                string_list(seq).map(OneOrMany)
-            }
-        }
-        deserializer.deserialize_any(ListVisitor)
-    }
-}
-
-fn string_list<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<String>, A::Error> {
-    let mut items = Vec::new();
-    while let Some(item) = seq.next_element::<String>()? {
-        items.push(item);
-    }
-    Ok(items)
-}
-
-impl<'de> Deserialize<'de> for Mode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ModeVisitor;
-        impl<'de> Visitor<'de> for ModeVisitor {
-            type Value = Mode;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("octal permission bits such as \"0755\"")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Mode, E> {
-                parse_octal_mode(v).map(Mode).ok_or_else(|| {
-                    E::custom(format!(
-                        "invalid mode `{v}`: expected octal permission bits such as \"0755\""
-                    ))
-                })
-            }
-            // YAML reads `755` as the integer 755; users mean octal.
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Mode, E> {
-                self.visit_str(&v.to_string())
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Mode, E> {
-                self.visit_str(&v.to_string())
-            }
-        }
-        deserializer.deserialize_any(ModeVisitor)
-    }
-}
-
-fn parse_octal_mode(text: &str) -> Option<u32> {
-    let digits = text.strip_prefix("0o").unwrap_or(text);
-    if digits.is_empty() || digits.len() > 4 {
-        return None;
-    }
-    u32::from_str_radix(digits, 8).ok()
-}
-
-impl<'de> Deserialize<'de> for Port {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct PortVisitor;
-        impl<'de> Visitor<'de> for PortVisitor {
-            type Value = Port;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a port such as 8080 or \"53/udp\"")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
-                Ok(Port(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Port, E> {
-                Ok(Port(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Port, E> {
-                Ok(Port(v.to_string()))
-            }
-        }
-        deserializer.deserialize_any(PortVisitor)
-    }
 }
