@@ -1,7 +1,8 @@
 //! Where `stagecraft compile` spends its time, phase by phase, on generated
 //! specs of 10 to 10,000 run steps (the shape `bench/run.py` times end to
 //! end): `cargo bench -p stagecraft --bench phases`. Prints medians; asserts
-//! nothing.
+//! nothing. The frontend does parse + resolve + compile once per platform
+//! (it used to compile twice: once to find the base images).
 
 use std::time::{Duration, Instant};
 
@@ -34,29 +35,40 @@ fn median(mut samples: Vec<Duration>) -> f64 {
 }
 
 fn main() {
-    println!("| steps | parse + validate | compile (dispatch + marshal) | encode | total |");
-    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| steps | parse + validate | resolve | compile (dispatch + marshal) | encode | total |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     let platform = Platform::parse("linux/amd64").expect("a platform");
     let options = CompileOptions::new(platform);
     for steps in [10, 100, 1_000, 10_000] {
         let text = chain_spec(steps);
-        let (mut parse, mut compile, mut encode) = (vec![], vec![], vec![]);
+        let (mut parse, mut resolve, mut compile, mut encode) = (vec![], vec![], vec![], vec![]);
         for _ in 0..RUNS {
             let start = Instant::now();
             let spec = spec::parse("build.yaml", text.as_bytes()).expect("a valid spec");
             parse.push(start.elapsed());
             let start = Instant::now();
-            let compiled = compile::compile(&spec, &options, &compile::Offline).expect("compiles");
+            let build = stagecraft::resolve::resolve(&spec, &options).expect("resolves");
+            resolve.push(start.elapsed());
+            let start = Instant::now();
+            let compiled =
+                compile::compile_resolved(&build, &options, &compile::Offline).expect("compiles");
             compile.push(start.elapsed());
             let start = Instant::now();
             let bytes = compiled.definition.encode_to_vec();
             encode.push(start.elapsed());
             std::hint::black_box(bytes);
         }
-        let (p, c, e) = (median(parse), median(compile), median(encode));
+        let (p, r, c, e) = (
+            median(parse),
+            median(resolve),
+            median(compile),
+            median(encode),
+        );
         println!(
-            "| {steps} | {p:.2} ms | {c:.2} ms | {e:.2} ms | {:.2} ms |",
-            p + c + e
+            "| {steps} | {p:.2} ms | {r:.2} ms | {c:.2} ms | {e:.2} ms | {:.2} ms |",
+            p + r + c + e
         );
     }
 }

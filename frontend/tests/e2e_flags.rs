@@ -545,6 +545,50 @@ stages:
     }
 }
 
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn a_cache_mount_with_an_owner_lets_a_non_root_step_keep_files_and_readonly_keeps_it_unchanged() {
+    let cache_id = unique("stagecraft-e2e-owned");
+    let dir = TempDir::with_spec(&format!(
+        r#"version: 1
+args:
+  ROUND: "0"
+stages:
+  app:
+    from: busybox:latest
+    steps:
+      - mkdir: /out
+        chown: "1000:1000"
+      - run: stat -c '%u:%g %a' /c > /out/owner && ls /c > /out/before && touch /c/from-$ROUND
+        user: "1000"
+        mounts:
+          - {{type: cache, target: /c, id: {cache_id}, uid: 1000, gid: 1000, mode: "0750"}}
+      - run: (touch /c/x-$ROUND 2>&1 || true) > /out/readonly && ls /c > /out/after
+        mounts:
+          - {{type: cache, target: /c, id: {cache_id}, readonly: true}}
+"#
+    ));
+    let image = Image::new("cache-owner");
+    let (a, b) = (unique("a"), unique("b"));
+    build_image(&dir, &image, &["--build-arg", &format!("ROUND={a}")]);
+    // A step running as uid 1000 could write: the cache directory was made
+    // with the owner and mode asked for.
+    assert_eq!(file_in(&image, "/out/owner"), "1000:1000 750\n");
+    assert_eq!(file_in(&image, "/out/before"), "");
+    build_image(&dir, &image, &["--build-arg", &format!("ROUND={b}")]);
+    assert_eq!(file_in(&image, "/out/before"), format!("from-{a}\n"));
+    // The read-only mount saw both files and could add none.
+    assert!(
+        file_in(&image, "/out/readonly").contains("Read-only file system"),
+        "{}",
+        file_in(&image, "/out/readonly")
+    );
+    assert_eq!(
+        file_in(&image, "/out/after"),
+        format!("from-{a}\nfrom-{b}\n")
+    );
+}
+
 /// Runs two builds of `dir` at once, with `WHO` set to each of `who`,
 /// loading them as `images`.
 fn build_concurrently(dir: &TempDir, who: [&str; 2], images: [&Image; 2]) {
@@ -736,6 +780,38 @@ stages:
         ],
     );
     assert_eq!(file_in(&on_busybox, "/seen"), debian_version);
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn outline_lists_args_that_only_steps_use() {
+    let dir = TempDir::with_spec(
+        r#"version: 1
+args:
+  CACHE_NS: apt
+  DEST: /opt/app
+  NOT_USED: x
+stages:
+  app:
+    from: busybox:latest
+    steps:
+      - copy: /etc/passwd
+        from: busybox:latest
+        to: ${DEST}/
+      - run: "true"
+        mounts:
+          - {type: cache, target: /var/cache/apt, id: "${CACHE_NS}-cache"}
+"#,
+    );
+    let outline: serde_json::Value =
+        serde_json::from_str(&print_request(&dir, &["--print=outline,format=json"])).unwrap();
+    let names: Vec<&str> = outline["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["CACHE_NS", "DEST"], "{outline}");
 }
 
 // ---------------------------------------------- --no-cache, --no-cache-filter
@@ -1398,4 +1474,43 @@ fn docker_on_containerd(args: &[&str]) -> String {
         .args(args));
     assert!(out.ok, "docker {args:?}: {}", out.stderr);
     out.stdout
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn a_cache_id_with_targetarch_keeps_one_cache_per_platform() {
+    let _one_at_a_time = CONTAINERD_DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = unique("stagecraft-e2e-arch");
+    let dir = TempDir::with_spec(&format!(
+        r#"version: 1
+args:
+  ROUND: "0"
+stages:
+  app:
+    from: 127.0.0.1:5000/stagecraft-e2e/busybox:multi
+    steps:
+      - run: touch /c/$TARGETARCH-$ROUND && ls /c > /seen
+        mounts:
+          - {{type: cache, target: /c, id: "{cache}-${{TARGETARCH}}"}}
+"#
+    ));
+    let out = dir.path.join("out");
+    for round in ["one", "two"] {
+        on_containerd_daemon(
+            &dir,
+            &[
+                "--platform",
+                "linux/amd64,linux/386",
+                "--build-arg",
+                &format!("ROUND={round}"),
+                "--output",
+                &format!("type=local,dest={}", out.display()),
+            ],
+        );
+    }
+    // Each platform's second run sees its own first run, not the other's.
+    for arch in ["amd64", "386"] {
+        let seen = std::fs::read_to_string(out.join(format!("linux_{arch}/seen"))).unwrap();
+        assert_eq!(seen, format!("{arch}-one\n{arch}-two\n"), "linux/{arch}");
+    }
 }
