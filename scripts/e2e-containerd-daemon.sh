@@ -49,6 +49,9 @@ REGISTRY=127.0.0.1:5000
 MULTI_REPO=stagecraft-e2e/busybox
 DEB_CACHE=/var/cache/stagecraft/busybox-static-i386.deb
 
+# shellcheck source=lib/daemonize.sh
+. "$(dirname "$0")/lib/daemonize.sh"
+
 log() { echo "[containerd-daemon] $*" >&2; }
 die() { echo "[containerd-daemon] ERROR: $*" >&2; exit 1; }
 
@@ -79,10 +82,9 @@ ensure_daemon() {
     rm -f "$PIDFILE"
   fi
   log "starting dockerd with the containerd image store (log: $LOG)"
-  setsid nohup dockerd --config-file "$CONFIG" --data-root "$DATA_ROOT" \
+  daemonize "$LOG" dockerd --config-file "$CONFIG" --data-root "$DATA_ROOT" \
     --exec-root "$EXEC_ROOT" --pidfile "$PIDFILE" -H "$HOST" \
-    --bridge "$BRIDGE" --iptables=false --ip6tables=false \
-    </dev/null >>"$LOG" 2>&1 9>&- &
+    --bridge "$BRIDGE" --iptables=false --ip6tables=false
   local i
   for ((i = 0; i < WAIT_SECS * 4; i++)); do
     up && return 0

@@ -64,6 +64,9 @@ for arg in "$@"; do
   esac
 done
 
+# shellcheck source=lib/daemonize.sh
+. "$(dirname "$0")/lib/daemonize.sh"
+
 log()  { echo "[e2e-env] $*" >&2; }
 die()  { echo "[e2e-env] ERROR: $*" >&2; exit 1; }
 # Run a noisy command with its output going to the setup log; show the tail on failure.
@@ -192,7 +195,7 @@ ensure_dockerd() {
     echo "=== $(date -u +%FT%TZ) e2e-env.sh starting dockerd ${DOCKERD_EXTRA_FLAGS[*]}" >>"$DOCKERD_LOG"
     # setsid + nohup: the daemon must outlive this script and the CI step that
     # ran it. dockerd starts and manages its own containerd.
-    setsid nohup dockerd "${DOCKERD_EXTRA_FLAGS[@]}" </dev/null >>"$DOCKERD_LOG" 2>&1 9>&- &
+    daemonize "$DOCKERD_LOG" dockerd "${DOCKERD_EXTRA_FLAGS[@]}"
   else
     log "dockerd is running but not answering yet; waiting"
   fi
@@ -362,7 +365,7 @@ EOF
   mv "$conf.new" "$conf"
   registry_up && return 0
   log "starting docker-registry on $REGISTRY_ADDR (log: $REGISTRY_LOG)"
-  setsid nohup docker-registry serve "$conf" </dev/null >>"$REGISTRY_LOG" 2>&1 9>&- &
+  daemonize "$REGISTRY_LOG" docker-registry serve "$conf"
   local i
   for ((i = 0; i < 40; i++)); do
     registry_up && return 0

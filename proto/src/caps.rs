@@ -50,6 +50,7 @@ pub mod llb {
     pub const META_IGNORE_CACHE: &str = "meta.ignorecache";
     pub const META_DESCRIPTION: &str = "meta.description";
     pub const MERGE_OP: &str = "mergeop";
+    pub const DIFF_OP: &str = "diffop";
 }
 
 /// Gateway capabilities (`frontend/gateway/pb/caps.go`).

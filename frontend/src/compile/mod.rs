@@ -14,6 +14,7 @@ mod files;
 mod image_config;
 mod mounts;
 mod outline;
+mod parallel;
 mod paths;
 mod run;
 mod sources;

@@ -42,7 +42,7 @@ pub fn outline(spec: &Spec, options: &CompileOptions) -> Result<Outline, SpecErr
             used.extend(references(&text.value).unwrap_or_default());
             Ok(())
         });
-        for step in &written.steps {
+        for step in written.leaf_steps() {
             if let StepKind::Run(run) = &step.kind {
                 used.extend(mentioned(&run.command.text(), declared.iter().copied()));
             }
@@ -51,7 +51,7 @@ pub fn outline(spec: &Spec, options: &CompileOptions) -> Result<Outline, SpecErr
     let mut secrets = BTreeMap::new();
     let mut ssh = BTreeMap::new();
     for name in &build.order {
-        for step in &build.stage(name).steps {
+        for step in build.stage(name).leaf_steps() {
             let StepKind::Run(run) = &step.kind else {
                 continue;
             };

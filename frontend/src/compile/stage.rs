@@ -32,7 +32,7 @@ pub struct StageResult {
 #[derive(Debug, Default)]
 pub struct HistoryChain {
     parent: Option<Rc<HistoryChain>>,
-    entries: Vec<History>,
+    pub(super) entries: Vec<History>,
 }
 
 impl HistoryChain {
@@ -103,6 +103,9 @@ pub(super) struct Dispatch<'s> {
     /// 1-based number of the next progress entry, and the total.
     pub number: usize,
     pub total: usize,
+    /// In a parallel group: the branch, and the step's place in it
+    /// (`deps`, `deps 2/3`), shown in progress names.
+    pub branch: Option<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -158,6 +161,7 @@ impl<'a> Compiler<'a> {
                 .unwrap_or_else(|| DEFAULT_SHELL.map(String::from).to_vec()),
             number: 1,
             total: stage.steps.len() + usize::from(base.image.is_some()),
+            branch: None,
         };
         if let Some(reference) = base.image {
             let mut meta = self.meta(&d, format!("FROM {reference}"), stage.pos, stage.pos.line);
@@ -192,8 +196,9 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    fn step(&mut self, d: &mut Dispatch, step: &Step) -> Result<(), Problem> {
+    pub fn step(&mut self, d: &mut Dispatch, step: &Step) -> Result<(), Problem> {
         let created_by = match &step.kind {
+            StepKind::Parallel(group) => return self.parallel(d, step, group),
             StepKind::Run(run) => self.run(d, step, run)?,
             StepKind::Copy(copy) => self.copy(d, step, copy)?,
             StepKind::Add(add) => self.add(d, step, add)?,
@@ -277,9 +282,10 @@ impl<'a> Compiler<'a> {
         } else {
             String::new()
         };
+        let branch = d.branch.as_ref().map_or(String::new(), |b| format!(" {b}"));
         OpMeta {
             name: Some(format!(
-                "[{platform}{} {}/{}] {}",
+                "[{platform}{} {}/{}{branch}] {}",
                 d.stage.name, d.number, d.total, text
             )),
             ignore_cache: self.options.no_cache

@@ -80,7 +80,13 @@ fn describe(op: &pb::Op, entry: &mut Map<String, Value>) {
             "merge",
             json!(m.inputs.iter().map(|i| i.input).collect::<Vec<_>>()),
         ),
-        Some(pb::op::Op::Diff(_)) => ("diff", json!(null)),
+        Some(pb::op::Op::Diff(d)) => (
+            "diff",
+            json!({
+                "lower": d.lower.map(|l| l.input),
+                "upper": d.upper.map(|u| u.input),
+            }),
+        ),
         Some(pb::op::Op::Build(_)) => ("build", json!(null)),
     };
     entry.insert("kind".into(), json!(kind));

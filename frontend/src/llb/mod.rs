@@ -4,6 +4,7 @@
 //! [`marshal`](marshal::marshal) turns the graph reachable from a result into
 //! a `pb.Definition`. Nothing here knows about YAML or specs.
 
+mod diff;
 mod dump;
 mod exec;
 mod file;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use stagecraft_proto::pb;
 
+pub use diff::diff;
 pub use dump::dump;
 pub use exec::{CacheSharing, ClientFile, Exec, ExecMount, Network, SecretEnv};
 pub use file::{Chown, CopyOptions, FileOp, Owner};

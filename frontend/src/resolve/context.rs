@@ -11,7 +11,7 @@ use crate::spec::{MountKind, Stage, StepKind};
 pub fn context_paths<'a>(stages: impl IntoIterator<Item = &'a Stage>) -> Vec<String> {
     let mut paths = BTreeSet::new();
     for stage in stages {
-        for step in &stage.steps {
+        for step in stage.leaf_steps() {
             let sources = match &step.kind {
                 StepKind::Copy(c) if c.from.is_none() => c.sources.iter().collect(),
                 StepKind::Run(r) => {

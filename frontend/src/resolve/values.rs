@@ -8,7 +8,7 @@ use crate::spec::{parse_port, AddSource, Located, MountKind, Stage, StepKind};
 
 /// Every value check of one substituted stage.
 pub fn check_stage(stage: &Stage) -> Result<(), Problem> {
-    for step in &stage.steps {
+    for step in stage.leaf_steps() {
         match &step.kind {
             StepKind::Copy(c) => {
                 if c.from.is_none() {
@@ -32,7 +32,7 @@ pub fn check_stage(stage: &Stage) -> Result<(), Problem> {
                     mount_target(&m.kind)?;
                 }
             }
-            StepKind::Remove(_) => {}
+            StepKind::Remove(_) | StepKind::Parallel(_) => {}
         }
     }
     for port in &stage.image.expose {

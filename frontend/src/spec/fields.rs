@@ -99,6 +99,7 @@ pub const LITERAL_FIELDS: &[Field] = &[
     field(HEALTHCHECK, "test"),
     // Kinds, switches, numbers and names.
     field(STEP, "add"),
+    field(STEP, "parallel"),
     field(STEP, "network"),
     field(STEP, "security"),
     field(STEP, "mounts"),
@@ -199,6 +200,11 @@ fn step_texts(kind: &mut StepKind, visit: &mut Visit) -> Result<(), Problem> {
             opt(visit, field(STEP, "chown"), &mut w.chown)?;
         }
         StepKind::Remove(r) => list(visit, field(STEP, "remove"), &mut r.paths)?,
+        StepKind::Parallel(group) => {
+            for step in group.branches.iter_mut().flat_map(|b| b.steps.iter_mut()) {
+                step_texts(&mut step.kind, visit)?;
+            }
+        }
     }
     Ok(())
 }

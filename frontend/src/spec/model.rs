@@ -86,11 +86,26 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// Every step that does something, in file order: a parallel group's
+    /// branch steps in place of the group.
+    pub fn leaf_steps(&self) -> Vec<&Step> {
+        let mut steps = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            match &step.kind {
+                StepKind::Parallel(group) => {
+                    steps.extend(group.branches.iter().flat_map(|b| b.steps.iter()))
+                }
+                _ => steps.push(step),
+            }
+        }
+        steps
+    }
+
     /// Every `from:` of the stage: its base, and the sources of its copies
     /// and mounts (each may name a stage, an image or a named context).
     pub fn references(&self) -> Vec<&Located<String>> {
         let mut refs = vec![&self.from];
-        for step in &self.steps {
+        for step in self.leaf_steps() {
             match &step.kind {
                 StepKind::Copy(c) => refs.extend(c.from.iter()),
                 StepKind::Run(r) => refs.extend(r.mounts.iter().filter_map(|m| match &m.kind {
@@ -119,6 +134,7 @@ pub enum StepKind {
     Mkdir(MkdirStep),
     Write(WriteStep),
     Remove(RemoveStep),
+    Parallel(ParallelStep),
 }
 
 impl StepKind {
@@ -131,6 +147,7 @@ impl StepKind {
             StepKind::Mkdir(_) => "MKDIR",
             StepKind::Write(_) => "WRITE",
             StepKind::Remove(_) => "REMOVE",
+            StepKind::Parallel(_) => "PARALLEL",
         }
     }
 }
@@ -274,6 +291,21 @@ pub struct WriteStep {
 #[derive(Debug, Clone)]
 pub struct RemoveStep {
     pub paths: Vec<Located<String>>,
+}
+
+/// Named branches that each start from the stage's filesystem at this
+/// step, run at the same time, and whose changes are then combined; where
+/// two write the same path, the later branch (in file order) wins.
+#[derive(Debug, Clone)]
+pub struct ParallelStep {
+    pub branches: Vec<Branch>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub name: String,
+    pub pos: Pos,
+    pub steps: Vec<Step>,
 }
 
 /// The `image:` section: the OCI config fields a stage sets when it is the result.

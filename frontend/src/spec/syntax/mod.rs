@@ -164,6 +164,11 @@ pub struct StepSyntax {
     /// Path(s) to remove (wildcards allowed).
     #[schemars(with = "Option<OneOrMany>")]
     pub remove: Option<Spanned<OneOrMany>>,
+    /// Named branches of steps that run at the same time from the stage's
+    /// filesystem at this point; their changes are combined (a later
+    /// branch wins where two write the same path).
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<StepSyntax>>>")]
+    pub parallel: Option<Spanned<Map<Spanned<Vec<Spanned<StepSyntax>>>>>>,
 
     /// run: extra environment for this step.
     pub env: Option<Map<Spanned<String>>>,

@@ -10,7 +10,7 @@ use crate::spec::error::Problem;
 use crate::spec::model::*;
 use crate::spec::syntax::{self, StepSyntax};
 
-const STEP_KINDS: &[&str] = &["run", "copy", "add", "mkdir", "write", "remove"];
+const STEP_KINDS: &[&str] = &["run", "copy", "add", "mkdir", "write", "remove", "parallel"];
 
 /// Which options each step kind accepts.
 fn options_of(kind: &str) -> &'static [&'static str] {
@@ -29,6 +29,53 @@ fn options_of(kind: &str) -> &'static [&'static str] {
 }
 
 impl Checker<'_> {
+    /// A `parallel:` group: named branches of steps.
+    fn parallel(
+        &self,
+        group: Spanned<syntax::Map<Spanned<Vec<Spanned<StepSyntax>>>>>,
+    ) -> Result<ParallelStep, Problem> {
+        let p = pos(&group);
+        if group.value.0.is_empty() {
+            return Err(Problem::new(p, "`parallel` has no branches").hint(
+                "name each branch and give it steps: `parallel: {deps: [{run: …}], assets: [{run: …}]}`",
+            ));
+        }
+        let mut branches = Vec::new();
+        for (name, steps) in group.value.0 {
+            let at = pos(&name);
+            if !super::is_stage_name(&name.value) {
+                return Err(
+                    Problem::new(at, format!("invalid branch name `{}`", name.value)).hint(
+                        format!(
+                            "branch names match [a-z0-9][a-z0-9._-]*, e.g. `{}`",
+                            super::names::stage_name_like(&name.value)
+                        ),
+                    ),
+                );
+            }
+            if steps.value.is_empty() {
+                return Err(
+                    Problem::new(at, format!("branch `{}` has no steps", name.value))
+                        .hint("give it a list of steps, or remove it"),
+                );
+            }
+            let mut typed = Vec::new();
+            for step in steps.value {
+                if step.value.parallel.is_some() {
+                    return Err(Problem::new(pos(&step), "parallel groups do not nest")
+                        .hint("list the inner branches as branches of the outer group"));
+                }
+                typed.push(self.step(step)?);
+            }
+            branches.push(Branch {
+                name: name.value,
+                pos: at,
+                steps: typed,
+            });
+        }
+        Ok(ParallelStep { branches })
+    }
+
     pub(super) fn step(&self, step: Spanned<StepSyntax>) -> Result<Step, Problem> {
         let p = pos(&step);
         let s = step.value;
@@ -72,6 +119,7 @@ impl Checker<'_> {
                     chown: s.chown.map(located),
                 })
             }
+            "parallel" => StepKind::Parallel(self.parallel(s.parallel.expect("kind"))?),
             _ => StepKind::Remove(RemoveStep {
                 paths: paths(s.remove.expect("kind"), "remove")?,
             }),
@@ -225,6 +273,7 @@ fn step_kind(s: &StepSyntax, p: Pos) -> Result<&'static str, Problem> {
         ("mkdir", s.mkdir.is_some()),
         ("write", s.write.is_some()),
         ("remove", s.remove.is_some()),
+        ("parallel", s.parallel.is_some()),
     ]
     .iter()
     .filter(|(_, set)| *set)
@@ -234,7 +283,7 @@ fn step_kind(s: &StepSyntax, p: Pos) -> Result<&'static str, Problem> {
         [kind] => Ok(kind),
         [] => Err(Problem::new(
             p,
-            "a step needs one of `run`, `copy`, `add`, `mkdir`, `write`, `remove`",
+            "a step needs one of `run`, `copy`, `add`, `mkdir`, `write`, `remove`, `parallel`",
         )
         .hint(no_kind_hint(&option_names(s)))),
         [a, b, ..] => Err(Problem::new(

@@ -1,0 +1,106 @@
+//! End-to-end tests of `parallel` step groups: branches run from the same
+//! filesystem at the same time, their changes are merged (a later branch
+//! wins on the same path), each is cached on its own, and a failing branch
+//! step is reported at its YAML lines.
+
+mod support;
+
+use support::*;
+
+const SPEC: &str = r#"version: 1
+args:
+  TWO: "2"
+stages:
+  app:
+    from: busybox:latest
+    steps:
+      - write: /base
+        content: base
+      - parallel:
+          one:
+            - run: sleep 3 && cat /base > /one && echo one > /same
+          two:
+            - run: sleep 3 && echo "two $TWO" > /two && echo two > /same
+            - remove: /base
+      - run: cat /one /two /same > /all
+"#;
+
+const ONE: &str = "[app 3/4 one] RUN sleep 3 && cat /base > /one";
+const TWO: &str = "[app 3/4 two 1/2] RUN sleep 3 && echo \"two $TWO\" > /two";
+
+fn build(dir: &TempDir, tag: &str, extra: &[&str]) -> String {
+    let mut args = vec!["--load", "-t", tag];
+    args.extend_from_slice(extra);
+    let out = buildx_build(&dir.path, &args);
+    assert!(out.ok, "build failed:\n{}", out.stderr);
+    out.stderr
+}
+
+fn cat(tag: &str, path: &str) -> String {
+    docker(&["run", "--rm", "--entrypoint", "cat", tag, path]).stdout
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn branches_merge_their_files_cache_alone_and_the_later_branch_wins() {
+    let dir = TempDir::with_spec(SPEC);
+    let tag = format!("stagecraft-e2e-parallel-{}", std::process::id());
+    let _cleanup = RemoveImage(tag.clone());
+    build(
+        &dir,
+        &tag,
+        &["--build-arg", &format!("TWO={}", std::process::id())],
+    );
+    // Both branches ran, from the same base.
+    assert_eq!(
+        cat(&tag, "/all"),
+        format!("base\ntwo {}\ntwo\n", std::process::id())
+    );
+    // `two` removed /base, `one` did not touch it: the removal is kept.
+    let files = image_files(&tag);
+    assert!(!files.contains(&"base".to_string()), "{files:?}");
+    assert!(files.contains(&"one".to_string()), "{files:?}");
+
+    // The same build again: everything cached.
+    let again = build(
+        &dir,
+        &tag,
+        &["--build-arg", &format!("TWO={}", std::process::id())],
+    );
+    assert!(vertex_cached(&again, ONE), "{again}");
+    assert!(vertex_cached(&again, TWO), "{again}");
+
+    // A change that only branch `two` sees re-runs only `two`.
+    let changed = build(&dir, &tag, &["--build-arg", "TWO=changed"]);
+    assert!(vertex_cached(&changed, ONE), "{changed}");
+    assert!(!vertex_cached(&changed, TWO), "{changed}");
+    assert_eq!(cat(&tag, "/two"), "two changed\n");
+}
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn a_failing_branch_step_is_reported_at_its_yaml_lines() {
+    let dir = TempDir::with_spec(
+        "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n      - parallel:\n          ok:\n            - run: echo fine\n          broken:\n            - run: |\n                echo failing\n                exit 3\n",
+    );
+    let out = buildx_build(&dir.path, &[]);
+    assert!(!out.ok, "the build succeeded:\n{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("[app 2/2 broken] RUN echo failing exit 3"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("build.yaml:11"), "{}", out.stderr);
+    let failing_line = format!(">>> {}exit 3", " ".repeat(16));
+    assert!(out.stderr.contains(&failing_line), "{}", out.stderr);
+}
+
+/// Removes an image tag when the test ends, however it ends.
+struct RemoveImage(String);
+
+impl Drop for RemoveImage {
+    fn drop(&mut self) {
+        let _ = run(docker_cmd().args(["rmi", "-f", &self.0]));
+    }
+}
