@@ -168,7 +168,7 @@ pub struct StepSyntax {
     /// filesystem at this point; their changes are combined (a later
     /// branch wins where two write the same path).
     #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<StepSyntax>>>")]
-    pub parallel: Option<Spanned<Map<Spanned<Vec<Spanned<StepSyntax>>>>>>,
+    pub parallel: Option<Spanned<Branches>>,
 
     /// run: extra environment for this step.
     pub env: Option<Map<Spanned<String>>>,
@@ -223,6 +223,9 @@ pub struct StepSyntax {
     #[schemars(with = "Option<Mode>")]
     pub mode: Option<Spanned<Mode>>,
 }
+
+/// The branches of a `parallel` step: name → steps.
+pub type Branches = Map<Spanned<Vec<Spanned<StepSyntax>>>>;
 
 /// Where an `add` step gets its content.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -32,7 +32,7 @@ impl Checker<'_> {
     /// A `parallel:` group: named branches of steps.
     fn parallel(
         &self,
-        group: Spanned<syntax::Map<Spanned<Vec<Spanned<StepSyntax>>>>>,
+        group: Spanned<syntax::Branches>,
     ) -> Result<ParallelStep, Problem> {
         let p = pos(&group);
         if group.value.0.is_empty() {
