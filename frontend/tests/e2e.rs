@@ -340,3 +340,71 @@ fn static_site_serves_only_the_generated_pages() {
     let builder = build_example_target("static-site", "generate");
     report_size("static-site", image_size(&image), image_size(&builder));
 }
+
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn matrix_builds_two_programs_for_two_architectures_into_one_image() {
+    let dir = repo().join("examples/matrix");
+    let tag = "stagecraft-e2e-matrix";
+    let out = buildx_build(&dir, &["--load", "-t", tag]);
+    assert!(out.ok, "building example matrix failed:\n{}", out.stderr);
+    // The four variants are stages of their own: each built once.
+    for variant in ["hello-amd64", "hello-386", "sum-amd64", "sum-386"] {
+        let step = format!("[build-{variant} 1/1] RUN go build");
+        assert!(out.stderr.contains(&step), "{step}:\n{}", out.stderr);
+    }
+    // Every binary runs here (an amd64 kernel runs 386 programs) and was
+    // built for its architecture.
+    for arch in ["amd64", "386"] {
+        let hello = docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            &format!("/opt/build-hello-{arch}/hello"),
+            tag,
+        ]);
+        assert_eq!(hello.stdout, format!("hello from linux/{arch}\n"));
+        let sum = docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            &format!("/opt/build-sum-{arch}/sum"),
+            tag,
+            "2",
+            "40",
+        ]);
+        assert_eq!(sum.stdout, format!("42 ({arch})\n"));
+    }
+    let files = image_files(tag);
+    assert_eq!(
+        files,
+        [
+            "opt/build-hello-386/hello",
+            "opt/build-hello-amd64/hello",
+            "opt/build-sum-386/sum",
+            "opt/build-sum-amd64/sum"
+        ]
+    );
+
+    // `--print=targets` lists the variants, not the matrix stage itself.
+    let mut cmd = docker_cmd();
+    cmd.env("BUILDX_EXPERIMENTAL", "1")
+        .args(["buildx", "build", "--print=targets", "-f"])
+        .arg(dir.join("build.yaml"))
+        .arg(&dir);
+    let targets = run(&mut cmd);
+    assert!(targets.ok, "{}", targets.stderr);
+    for variant in ["build-hello-amd64", "build-sum-386"] {
+        assert!(
+            targets.stdout.lines().any(|l| l.starts_with(variant)),
+            "{}",
+            targets.stdout
+        );
+    }
+    assert!(
+        !targets.stdout.lines().any(|l| l.starts_with("build ")),
+        "{}",
+        targets.stdout
+    );
+    let _ = run(docker_cmd().args(["rmi", "-f", tag]));
+}

@@ -565,7 +565,9 @@ stages:
           - {{type: cache, target: /c, id: {cache_id}, uid: 1000, gid: 1000, mode: "0750"}}
       - run: (touch /c/x-$ROUND 2>&1 || true) > /out/readonly && ls /c > /out/after
         mounts:
-          - {{type: cache, target: /c, id: {cache_id}, readonly: true}}
+          # The same cache: BuildKit tells caches apart by id and first
+          # content, so the owner and mode are given again.
+          - {{type: cache, target: /c, id: {cache_id}, uid: 1000, gid: 1000, mode: "0750", readonly: true}}
 "#
     ));
     let image = Image::new("cache-owner");

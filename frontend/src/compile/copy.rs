@@ -6,7 +6,7 @@ use stagecraft_proto::caps::llb as cap;
 use super::paths;
 use super::stage::{Compiler, Dispatch};
 use crate::llb::{self, Chown, CopyOptions, FileOp, State};
-use crate::resolve::clean_context_path;
+use crate::resolve::{clean_context_path, Source};
 use crate::spec::error::Problem;
 use crate::spec::{CopyStep, Located, Step};
 
@@ -17,10 +17,6 @@ impl Compiler<'_> {
         step: &Step,
         copy: &CopyStep,
     ) -> Result<String, Problem> {
-        let source = match &copy.from {
-            Some(f) => self.source_state(f, &d.platform)?,
-            None => self.context(),
-        };
         let sources: Vec<&str> = copy.sources.iter().map(|s| s.value.as_str()).collect();
         let to = copy.to.as_ref().map_or(".", |t| &t.value);
         let dest = paths::destination(
@@ -28,6 +24,20 @@ impl Compiler<'_> {
             to,
             sources.len() > 1 || copy.parents,
         );
+        // From a matrix stage: every variant, each into its own directory.
+        let from: Vec<(State, String)> = match &copy.from {
+            Some(f) => match self.build.source(&f.value) {
+                Source::Variants(names) => names
+                    .iter()
+                    .map(|v| {
+                        let dir = paths::destination(&dest, v, true);
+                        (self.done(v).state.clone(), dir)
+                    })
+                    .collect(),
+                _ => vec![(self.source_state(f, &d.platform)?, dest.clone())],
+            },
+            None => vec![(self.context(), dest.clone())],
+        };
         let values = |list: &[Located<String>]| list.iter().map(|p| p.value.clone()).collect();
         let base = CopyOptions {
             include_patterns: values(&copy.include),
@@ -50,14 +60,16 @@ impl Compiler<'_> {
             d.state.clone()
         };
         let mut op = FileOp::on(&onto);
-        for src in &sources {
-            if copy.parents {
-                let mut options = base.clone();
-                options.include_patterns =
-                    vec![clean_context_path(src).unwrap_or_else(|| "**".to_string())];
-                op = op.copy(&source, "/", &dest, options);
-            } else {
-                op = op.copy(&source, &paths::source_path(src), &dest, base.clone());
+        for (source, dest) in &from {
+            for src in &sources {
+                if copy.parents {
+                    let mut options = base.clone();
+                    options.include_patterns =
+                        vec![clean_context_path(src).unwrap_or_else(|| "**".to_string())];
+                    op = op.copy(source, "/", dest, options);
+                } else {
+                    op = op.copy(source, &paths::source_path(src), dest, base.clone());
+                }
             }
         }
         let mut flags = String::new();

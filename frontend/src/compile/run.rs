@@ -28,9 +28,15 @@ impl Compiler<'_> {
             ),
         };
         // Args first, so an env variable of the same name wins, as ENV
-        // wins over ARG in a Dockerfile.
+        // wins over ARG in a Dockerfile. A matrix variant's values are in
+        // every step's env (they say what the variant is: `GOARCH` for
+        // `go build`); other args only where the command mentions them.
         let mut env = Vec::new();
-        for (name, value) in self.build.args.mentioned_env(&run.command.text()) {
+        for (name, value) in d.stage.variant.iter().flat_map(|v| &v.values) {
+            image::set_env(&mut env, name, value);
+        }
+        let scope = self.build.args_of(&d.stage.name);
+        for (name, value) in scope.mentioned_env(&run.command.text()) {
             image::set_env(&mut env, &name, &value);
         }
         for entry in &d.config.config.env {

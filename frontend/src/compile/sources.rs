@@ -88,6 +88,7 @@ impl Compiler<'_> {
             },
             Source::Scratch => State::scratch(),
             Source::Stage(stage) => self.done(&stage).state.clone(),
+            Source::Variants(_) => unreachable!("resolution refuses a matrix as a mount's source"),
             Source::Image(reference) => {
                 let pinned = self.pinned(&reference, from.pos, None, platform)?;
                 let meta = OpMeta::named(format!("[internal] load {pinned}"));

@@ -236,6 +236,7 @@ impl<'a> Compiler<'a> {
                 })
             }
             Source::Image(reference) => self.image_base(&reference, from.pos, None, platform),
+            Source::Variants(_) => unreachable!("resolution refuses a matrix as a stage's base"),
         }
     }
 

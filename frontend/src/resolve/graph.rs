@@ -46,8 +46,10 @@ pub fn walk(
         let stage = resolve_stage(name)?;
         let mut uses = Vec::new();
         for reference in stage.references() {
-            if let Source::Stage(used) = classify(reference)? {
-                uses.push((used, reference.pos));
+            match classify(reference)? {
+                Source::Stage(used) => uses.push((used, reference.pos)),
+                Source::Variants(all) => uses.extend(all.into_iter().map(|v| (v, reference.pos))),
+                _ => {}
             }
         }
         walked.stages.insert(name.to_string(), stage);

@@ -43,6 +43,8 @@ pub struct Resolved {
     pub platforms: BTreeMap<String, Platform>,
     /// Every arg's value (run steps get those their command mentions).
     pub args: ArgScope,
+    /// The same with a matrix variant's values, for each variant.
+    variant_args: BTreeMap<String, ArgScope>,
     /// Base images to look up, each with the first place that names it.
     pub images: Vec<ImageRequest>,
     /// Include patterns of the context transfer; empty for all of it.
@@ -82,6 +84,11 @@ impl Resolved {
     pub fn stage(&self, name: &str) -> &Stage {
         &self.stages[name]
     }
+
+    /// The args a stage sees: a matrix variant's include its values.
+    pub fn args_of(&self, stage: &str) -> &ArgScope {
+        self.variant_args.get(stage).unwrap_or(&self.args)
+    }
 }
 
 /// Resolves the build of the target `options` asks for.
@@ -119,11 +126,18 @@ fn resolve_from(
             .insert(from.value.clone(), source.clone());
         Ok(source)
     };
-    let walked = graph::walk(
-        roots,
-        &mut |name| resolve_stage(spec, name, &args),
-        &classify,
-    )?;
+    let mut variant_args = BTreeMap::new();
+    let mut resolve_one = |name: &str| {
+        let stage = spec.stage(name).expect("the walk visits stages");
+        let Some(variant) = &stage.variant else {
+            return resolve_stage(spec, stage, &args, options);
+        };
+        let scope = args.with(&variant.values);
+        let resolved = resolve_stage(spec, stage, &scope, options);
+        variant_args.insert(name.to_string(), scope);
+        resolved
+    };
+    let walked = graph::walk(roots, &mut resolve_one, &classify)?;
     let mut platforms = BTreeMap::new();
     for name in &walked.order {
         platforms.insert(name.clone(), platform(&walked.stages[name], options)?);
@@ -140,6 +154,7 @@ fn resolve_from(
         order: walked.order,
         platforms,
         args,
+        variant_args,
         images,
         unused_build_args: options
             .build_args
@@ -151,15 +166,20 @@ fn resolve_from(
     })
 }
 
-/// A copy of stage `name` with every arg field substituted, its values
-/// checked.
-fn resolve_stage(spec: &Spec, name: &str, args: &ArgScope) -> Result<Stage, Problem> {
-    let mut stage = spec.stage(name).expect("the walk visits stages").clone();
+/// A copy of `stage` with every arg field substituted, its values checked.
+fn resolve_stage(
+    spec: &Spec,
+    stage: &Stage,
+    args: &ArgScope,
+    options: &CompileOptions,
+) -> Result<Stage, Problem> {
+    let mut stage = stage.clone();
     fields::each_arg_text(&mut stage, &mut |field, text| {
         let how = fields::substitution(field).expect("the walk visits arg fields");
         args.substitute(text, how)
     })?;
     values::check_stage(&stage)?;
+    values::one_stage_where_one_is_meant(&stage, spec, options)?;
     Ok(stage)
 }
 
@@ -191,7 +211,7 @@ fn image_requests(
                     Some(image) => (image, Some(context.clone())),
                     None => continue,
                 },
-                Source::Scratch | Source::Stage(_) => continue,
+                Source::Scratch | Source::Stage(_) | Source::Variants(_) => continue,
             };
             let image = crate::reference::ImageRef::parse(&image)
                 .map(|r| r.to_string())
@@ -221,6 +241,14 @@ pub fn target_stage(spec: &Spec, options: &CompileOptions) -> Result<String, Pro
     };
     if spec.stage(requested).is_some() {
         return Ok(requested.clone());
+    }
+    if let Some(m) = spec.matrix(requested) {
+        let at = spec.stage(&m.variants[0]).map_or(m.pos, |s| s.pos);
+        return Err(crate::spec::validate::one_variant_please(
+            m,
+            at,
+            "target (from --target)",
+        ));
     }
     // The target comes from the command line, so no line of the spec is
     // wrong: point at the stage it most likely meant, else the first one.

@@ -39,6 +39,13 @@ impl ArgScope {
         ArgScope { values }
     }
 
+    /// This scope and a matrix variant's values.
+    pub fn with(&self, values: &[(String, String)]) -> ArgScope {
+        let mut scope = self.clone();
+        scope.values.extend(values.iter().cloned());
+        scope
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }

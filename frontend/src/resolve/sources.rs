@@ -15,6 +15,8 @@ pub enum Source {
     Context(String),
     Scratch,
     Stage(String),
+    /// A stage with a `matrix`: every one of its variants.
+    Variants(Vec<String>),
     /// A normalized reference (`docker.io/library/debian:bookworm-slim`).
     Image(String),
 }
@@ -34,6 +36,9 @@ pub fn classify(
     }
     if spec.stage(value).is_some() {
         return Ok(Source::Stage(value.to_string()));
+    }
+    if let Some(m) = spec.matrix(value) {
+        return Ok(Source::Variants(m.variants.clone()));
     }
     image(value, from.pos, spec).map(Source::Image)
 }

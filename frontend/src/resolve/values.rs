@@ -3,8 +3,10 @@
 //! checked where they are classified ([`super::sources`]), platforms where
 //! they are parsed.
 
+use crate::options::CompileOptions;
 use crate::spec::error::Problem;
-use crate::spec::{parse_port, AddSource, Located, MountKind, Stage, StepKind};
+use crate::spec::validate::one_variant_please;
+use crate::spec::{parse_port, AddSource, Located, MountKind, Spec, Stage, StepKind};
 
 /// Every value check of one substituted stage.
 pub fn check_stage(stage: &Stage) -> Result<(), Problem> {
@@ -126,4 +128,34 @@ fn sha256(checksum: &Located<String>) -> Result<(), Problem> {
         format!("invalid checksum `{}`", checksum.value),
     )
     .hint("write `sha256:` followed by 64 hex digits (`sha256sum FILE` prints them)"))
+}
+
+/// A stage's base and a mount's source are one stage: a matrix stage
+/// there must name one variant (only a copy can take from all of them).
+pub fn one_stage_where_one_is_meant(
+    stage: &Stage,
+    spec: &Spec,
+    options: &CompileOptions,
+) -> Result<(), Problem> {
+    let mut single = vec![(&stage.from, "`from`")];
+    for step in stage.leaf_steps() {
+        if let StepKind::Run(r) = &step.kind {
+            for m in &r.mounts {
+                if let MountKind::Bind { from: Some(f), .. }
+                | MountKind::Cache { from: Some(f), .. } = &m.kind
+                {
+                    single.push((f, "a mount's `from`"));
+                }
+            }
+        }
+    }
+    for (from, what) in single {
+        if options.named_context(&from.value).is_some() {
+            continue;
+        }
+        if let Some(m) = spec.matrix(&from.value) {
+            return Err(one_variant_please(m, from.pos, what));
+        }
+    }
+    Ok(())
 }

@@ -91,6 +91,7 @@ pub const LITERAL_FIELDS: &[Field] = &[
     field(STAGE, "description"),
     field(STAGE, "steps"),
     field(STAGE, "image"),
+    field(STAGE, "matrix"),
     // Commands: the shell expands them (a step's env holds the args it mentions).
     field(STEP, "run"),
     field(STAGE, "shell"),

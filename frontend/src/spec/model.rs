@@ -43,13 +43,20 @@ pub struct Spec {
     /// The file's text, carried into the LLB source map.
     pub text: String,
     pub args: Vec<ArgDecl>,
+    /// Matrix stages appear here as their variants.
     pub stages: Vec<Stage>,
+    pub matrices: Vec<Matrix>,
     pub target: Option<Located<String>>,
 }
 
 impl Spec {
     pub fn stage(&self, name: &str) -> Option<&Stage> {
         self.stages.iter().find(|s| s.name == name)
+    }
+
+    /// The matrix stage of this name, if there is one.
+    pub fn matrix(&self, name: &str) -> Option<&Matrix> {
+        self.matrices.iter().find(|m| m.name == name)
     }
 
     /// The stage built when no target is requested.
@@ -83,6 +90,26 @@ pub struct Stage {
     pub shell: Option<Vec<String>>,
     pub steps: Vec<Step>,
     pub image: ImageSection,
+    /// When the stage is one combination of a `matrix`.
+    pub variant: Option<Variant>,
+}
+
+/// One combination of a stage's `matrix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// The name the spec gives the stage (`build` for `build-hello-386`).
+    pub matrix: String,
+    /// Each matrix key with its value here, in the matrix's order: args of
+    /// this stage alone.
+    pub values: Vec<(String, String)>,
+}
+
+/// A stage with a `matrix`, and the stages it expands to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matrix {
+    pub name: String,
+    pub pos: Pos,
+    pub variants: Vec<String>,
 }
 
 impl Stage {

@@ -18,6 +18,9 @@ use serde_saphyr::Spanned;
 use super::model::{CacheSharing, Command, Network, Pos};
 pub use values::{Map, INVALID_MODE, MAX_STAGES};
 
+/// A stage `matrix`: name → values.
+pub type Matrix = Map<Spanned<Vec<Scalar>>>;
+
 /// The whole file.
 #[derive(Debug, JsonSchema)]
 #[schemars(
@@ -139,6 +142,10 @@ pub struct StageSyntax {
     pub steps: Option<Vec<Spanned<StepSyntax>>>,
     /// OCI image config of this stage when it is the result.
     pub image: Option<ImageSyntax>,
+    /// Build one stage per combination of these values (name → list),
+    /// each seeing its values as args; named `<stage>-<value>-<value>…`.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<Scalar>>>")]
+    pub matrix: Option<Spanned<Matrix>>,
 }
 
 /// One step. Exactly one of `run`, `copy`, `add`, `mkdir`, `write`, `remove`
@@ -368,6 +375,11 @@ enum StringOrList {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
 #[schemars(with = "StringOrInt")]
 pub struct Mode(pub u32);
+
+/// A word that YAML may read as a number (`386`): kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(with = "StringOrInt")]
+pub struct Scalar(pub String);
 
 /// An exposed port: `8080` or `"53/udp"`.
 #[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]

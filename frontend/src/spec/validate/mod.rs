@@ -8,6 +8,7 @@
 //! ([`crate::resolve`]), which `stagecraft check` resolves with the defaults.
 
 mod image;
+mod matrix;
 mod mount;
 mod names;
 mod step;
@@ -62,11 +63,29 @@ pub fn validate(file: SpecFile, text: &str) -> Result<Spec, Problem> {
         stage_names,
     };
     let mut stages = Vec::with_capacity(stages_syntax.len());
-    for (name, stage) in stages_syntax {
-        stages.push(checker.stage(name, stage)?);
+    let mut matrices = Vec::new();
+    for (name, mut stage) in stages_syntax {
+        let Some(m) = stage.value.matrix.take() else {
+            stages.push(checker.stage(name, stage, &[])?);
+            continue;
+        };
+        let keys = matrix::read(m, &args)?;
+        let names: Vec<String> = keys.keys.iter().map(|(k, _)| k.clone()).collect();
+        let (variants, m) = matrix::expand(checker.stage(name, stage, &names)?, &keys)?;
+        stages.extend(variants);
+        matrices.push(m);
     }
+    let checker = Checker {
+        stage_set: stages.iter().map(|s| s.name.clone()).collect(),
+        stage_names: stages.iter().map(|s| s.name.clone()).collect(),
+        ..checker
+    };
+    unique_stage_names(&stages, &matrices)?;
     let target = match file.target {
         Some(t) => {
+            if let Some(m) = matrices.iter().find(|m| m.name == t.value) {
+                return Err(one_variant_please(m, pos(&t), "target"));
+            }
             checker.stage_ref(&t.value, pos(&t), "target")?;
             Some(Located::new(t.value.clone(), pos(&t)))
         }
@@ -78,6 +97,7 @@ pub fn validate(file: SpecFile, text: &str) -> Result<Spec, Problem> {
         text: String::new(),
         args,
         stages,
+        matrices,
         target,
     })
 }
@@ -118,7 +138,13 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn stage(&self, name: Spanned<String>, stage: Spanned<StageSyntax>) -> Result<Stage, Problem> {
+    /// `matrix_args`: names the stage's `matrix` adds to the args.
+    fn stage(
+        &self,
+        name: Spanned<String>,
+        stage: Spanned<StageSyntax>,
+        matrix_args: &[String],
+    ) -> Result<Stage, Problem> {
         let p = pos(&name);
         if !is_stage_name(&name.value) {
             return Err(
@@ -155,11 +181,12 @@ impl Checker<'_> {
             image: self.image(s.image)?,
             name: name.value,
             pos: p,
+            variant: None,
         };
         fields::each_arg_text(
             &mut stage,
             &mut |field, text| match fields::substitution(field) {
-                Some(Substitution::Args) => self.check_refs(&text.value, text.pos),
+                Some(Substitution::Args) => self.check_refs(&text.value, text.pos, matrix_args),
                 _ => args::references(&text.value)
                     .map(|_| ())
                     .map_err(|e| subst_problem(e, text.pos)),
@@ -181,17 +208,22 @@ impl Checker<'_> {
         )
     }
 
-    /// Every `${NAME}` in a value must be a declared (or built-in) arg.
-    fn check_refs(&self, value: &str, p: Pos) -> Result<(), Problem> {
+    /// Every `${NAME}` in a value must be a declared (or built-in) arg, or
+    /// a name of the stage's matrix.
+    fn check_refs(&self, value: &str, p: Pos, matrix_args: &[String]) -> Result<(), Problem> {
         let names = args::references(value).map_err(|e| subst_problem(e, p))?;
         for name in names {
-            if BUILTIN_ARGS.contains(&name.as_str()) || self.args.iter().any(|a| a.name == name) {
+            if BUILTIN_ARGS.contains(&name.as_str())
+                || self.args.iter().any(|a| a.name == name)
+                || matrix_args.contains(&name)
+            {
                 continue;
             }
             let declared = self
                 .args
                 .iter()
                 .map(|a| a.name.as_str())
+                .chain(matrix_args.iter().map(String::as_str))
                 .chain(BUILTIN_ARGS.iter().copied());
             let problem = Problem::new(p, format!("`${{{name}}}` is not a declared arg"));
             return Err(match did_you_mean(&name, declared) {
@@ -242,6 +274,38 @@ impl Checker<'_> {
             end,
         }
     }
+}
+
+/// A matrix variant's name may not be another stage's.
+fn unique_stage_names(stages: &[Stage], matrices: &[Matrix]) -> Result<(), Problem> {
+    for m in matrices {
+        for variant in &m.variants {
+            if let Some(other) = stages
+                .iter()
+                .find(|s| &s.name == variant && s.variant.is_none())
+            {
+                return Err(Problem::new(
+                    m.pos,
+                    format!("the matrix of `{}` makes a stage `{variant}`, which is also a stage of the spec (line {})", m.name, other.pos.line),
+                )
+                .hint("rename one of them"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A matrix stage named where one stage is meant.
+pub(crate) fn one_variant_please(m: &Matrix, at: Pos, what: &str) -> Problem {
+    Problem::new(
+        at,
+        format!(
+            "{what} `{}` is a matrix of {} stages; name one of them",
+            m.name,
+            m.variants.len()
+        ),
+    )
+    .hint(format!("its stages are: {}", name_list(&m.variants)))
 }
 
 fn subst_problem(e: SubstError, p: Pos) -> Problem {

@@ -30,10 +30,7 @@ fn options_of(kind: &str) -> &'static [&'static str] {
 
 impl Checker<'_> {
     /// A `parallel:` group: named branches of steps.
-    fn parallel(
-        &self,
-        group: Spanned<syntax::Branches>,
-    ) -> Result<ParallelStep, Problem> {
+    fn parallel(&self, group: Spanned<syntax::Branches>) -> Result<ParallelStep, Problem> {
         let p = pos(&group);
         if group.value.0.is_empty() {
             return Err(Problem::new(p, "`parallel` has no branches").hint(
