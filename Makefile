@@ -7,13 +7,18 @@ CARGO ?= cargo
 DOCKER ?= /usr/bin/docker
 IMAGE ?= stagecraft:dev
 
-.PHONY: all demo test e2e-env image unit e2e lint schema clean
+.PHONY: all demo test e2e-env newest-daemon image unit e2e e2e-main e2e-newest lint schema clean
 
 all: test
 
 # Docker daemon (BuildKit), buildx, local base images and registry. Idempotent.
 e2e-env:
 	bash scripts/e2e-env.sh
+
+# Debian testing's Docker (28.x) beside the main one, for the second e2e run.
+# --refresh: moves to a newer version when testing has one (checked every 12 h).
+newest-daemon: e2e-env
+	bash scripts/e2e-newest-daemon.sh --refresh >/dev/null
 
 # The frontend image, built offline from the working tree.
 image: e2e-env
@@ -29,10 +34,20 @@ unit:
 	$(CARGO) test --workspace
 
 # Real builds through the daemon and the frontend image: every #[ignore]d
-# test in frontend/tests (e2e*.rs).
-e2e: image
-	$(CARGO) test -p stagecraft --tests -- --ignored --test-threads=3
+# test in frontend/tests (e2e*.rs), once on the main daemon (dockerd 26 from
+# Debian trixie) and once on the newest (Debian testing's, see
+# scripts/e2e-newest-daemon.sh). Three builds at a time: most time goes to
+# RUN steps that wait for apt and pip on the network, not to the 2 cores.
+E2E_TESTS = $(CARGO) test -p stagecraft --tests -- --ignored --test-threads=3
+# Without -j, make runs the two one after the other, main first.
+e2e: e2e-main e2e-newest
 	@cat target/e2e-sizes.txt 2>/dev/null || true
+
+e2e-main: image
+	$(E2E_TESTS)
+
+e2e-newest: image newest-daemon
+	STAGECRAFT_E2E_DAEMON=newest $(E2E_TESTS)
 
 lint:
 	$(CARGO) fmt --all -- --check

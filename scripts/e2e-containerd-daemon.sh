@@ -21,7 +21,7 @@
 # use it, so they may prune it.
 #
 # Usage: scripts/e2e-containerd-daemon.sh [--stop]
-# Prints the DOCKER_HOST to use. Idempotent: when the daemon answers, it only
+# Prints DOCKER_HOST=<the socket to use>. Idempotent: when the daemon answers, it only
 # (re)loads the images. Each run copies busybox:latest, debian:bookworm-slim
 # and the current stagecraft:dev from the main daemon. Needs root and the
 # environment scripts/e2e-env.sh sets up.
@@ -45,9 +45,6 @@ BRIDGE=scdocker0
 BRIDGE_ADDR=172.31.250.1/24
 IMAGES=(busybox:latest debian:bookworm-slim stagecraft:dev)
 WAIT_SECS=60
-REGISTRY=127.0.0.1:5000
-MULTI_REPO=stagecraft-e2e/busybox
-DEB_CACHE=/var/cache/stagecraft/busybox-static-i386.deb
 
 # shellcheck source=lib/daemonize.sh
 . "$(dirname "$0")/lib/daemonize.sh"
@@ -94,48 +91,12 @@ ensure_daemon() {
   die "the containerd-store dockerd did not answer within ${WAIT_SECS}s"
 }
 
-# Debian's i386 busybox-static, the same version as the amd64 one apt would
-# install (the mirror's pool has both).
-i386_busybox_deb() {
-  [ -s "$DEB_CACHE" ] && return 0
-  local url
-  url=$(apt-get download --print-uris busybox-static 2>/dev/null | awk -F"'" 'NR == 1 { print $2 }')
-  [ -n "$url" ] || die "apt knows no busybox-static; run scripts/e2e-env.sh first"
-  url=${url%_amd64.deb}_i386.deb
-  mkdir -p "$(dirname "$DEB_CACHE")"
-  curl -sSf -o "$DEB_CACHE.tmp" "$url" || die "cannot download $url"
-  mv "$DEB_CACHE.tmp" "$DEB_CACHE"
-}
-
-ensure_multiarch_busybox() {
-  local index=application/vnd.oci.image.index.v1+json
-  if curl -sf -o /dev/null -H "Accept: $index" "http://$REGISTRY/v2/$MULTI_REPO/manifests/multi"; then
-    return 0
-  fi
-  curl -sf -o /dev/null "http://$REGISTRY/v2/" || die "no registry at $REGISTRY; run scripts/e2e-env.sh"
-  log "making $REGISTRY/$MULTI_REPO:multi (linux/amd64 + linux/386)"
-  i386_busybox_deb
-  local tmp; tmp=$(mktemp -d)
-  dpkg-deb -x "$DEB_CACHE" "$tmp/deb"
-  mkdir -p "$tmp/root/bin"
-  cp "$tmp/deb/bin/busybox" "$tmp/root/bin/busybox"
-  chroot "$tmp/root" /bin/busybox --install -s /bin
-  tar -C "$tmp/root" -c . | "$DOCKER" -H "$HOST" import --platform linux/386 \
-    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    - "$REGISTRY/$MULTI_REPO:386" >/dev/null
-  rm -rf "$tmp"
-  "$DOCKER" -H "$HOST" tag busybox:latest "$REGISTRY/$MULTI_REPO:amd64"
-  local arch
-  for arch in amd64 386; do
-    "$DOCKER" -H "$HOST" push -q "$REGISTRY/$MULTI_REPO:$arch" >/dev/null
-  done
-  DOCKER_HOST=$HOST "$DOCKER" buildx imagetools create -t "$REGISTRY/$MULTI_REPO:multi" \
-    "$REGISTRY/$MULTI_REPO:amd64" "$REGISTRY/$MULTI_REPO:386" >/dev/null 2>&1 \
-    || die "cannot push the manifest list $REGISTRY/$MULTI_REPO:multi"
-}
+# ensure_multiarch_busybox: the linux/amd64 + linux/386 busybox in the registry.
+# shellcheck source=scripts/lib/multiarch-busybox.sh
+. "$(dirname "$0")/lib/multiarch-busybox.sh"
 
 ensure_daemon
 "$DOCKER" save "${IMAGES[@]}" | "$DOCKER" -H "$HOST" load -q >/dev/null \
   || die "cannot copy ${IMAGES[*]} from the main daemon"
-ensure_multiarch_busybox
-echo "$HOST"
+ensure_multiarch_busybox "$DOCKER" "$HOST"
+echo "DOCKER_HOST=$HOST"

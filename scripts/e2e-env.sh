@@ -87,35 +87,9 @@ exec 9>/var/lock/stagecraft-e2e-env.lock
 flock -w 900 9 || die "another e2e-env.sh run holds /var/lock/stagecraft-e2e-env.lock"
 
 # ---------------------------------------------------------------- apt mirror
-# Print the first enabled "deb" URI serving suite $1, from deb822 *.sources files
-# and one-line *.list files. We reuse the host's mirror for trixie, debootstrap and
-# the images' own apt sources: it is the only Debian host reachable here.
-apt_uri_for_suite() {
-  local suite=$1 f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk -v suite="$suite" '
-      function flush() {
-        if (enabled && uris != "" && (" " types " ") ~ / deb / && (" " suites " ") ~ (" " suite " ")) {
-          split(uris, u, " "); print u[1]; done = 1; exit
-        }
-        types = ""; uris = ""; suites = ""; enabled = 1
-      }
-      BEGIN { enabled = 1 }
-      /^[[:space:]]*$/ { flush(); next }
-      /^[[:space:]]*#/ { next }
-      tolower($1) == "types:"  { $1 = ""; types = $0 }
-      tolower($1) == "uris:"   { $1 = ""; uris = $0 }
-      tolower($1) == "suites:" { $1 = ""; suites = $0 }
-      tolower($1) == "enabled:" && tolower($2) == "no" { enabled = 0 }
-      END { if (!done) flush() }' "$f"
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    # "deb [opts] URI SUITE COMPONENTS..." — drop the [opts] block first.
-    sed -E 's/\[[^]]*\]//' "$f" | awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2 }'
-  done
-}
+# apt_uri_for_suite (scripts/lib/apt-mirror.sh): the host's mirror for a suite.
+# shellcheck source=scripts/lib/apt-mirror.sh
+. "$(dirname "$0")/lib/apt-mirror.sh"
 
 MIRROR=$(apt_uri_for_suite bookworm | head -n1)
 MIRROR=${MIRROR%/}

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// The repository root (tests run with the crate dir as cwd).
 pub fn repo() -> PathBuf {
@@ -19,19 +20,158 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// The Docker CLI that talks to the test daemon (the one `make e2e-env`
-/// installs, unless `DOCKER` says otherwise).
-pub fn docker_cmd() -> Command {
-    let bin = std::env::var("DOCKER").unwrap_or_else(|_| {
-        if Path::new("/usr/bin/docker").exists() {
-            "/usr/bin/docker".into()
-        } else {
-            "docker".into()
+/// The CLI and environment that reach the daemon the suite runs on, chosen
+/// by `STAGECRAFT_E2E_DAEMON` (see [`daemon`]).
+pub struct Daemon {
+    /// `docker 28.5.2+dfsg4`: prefixes every failure message.
+    pub label: String,
+    /// The docker CLI to run.
+    pub cli: String,
+    /// `DOCKER_HOST`, `DOCKER_CONFIG`… for that CLI (none: the process's own).
+    pub env: Vec<(String, String)>,
+}
+
+impl Daemon {
+    /// A docker command on this daemon.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(&self.cli);
+        cmd.current_dir(repo())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// The daemon a setup script prints as `KEY=VALUE` lines (`DOCKER=`
+    /// the CLI, the rest its environment).
+    fn from_script(args: &[&str]) -> Daemon {
+        let out = run(Command::new("bash").args(args).current_dir(repo()));
+        assert!(out.ok, "{} failed:\n{}", args.join(" "), out.stderr);
+        let mut cli = None;
+        let mut env = Vec::new();
+        for line in out.stdout.lines() {
+            let (key, value) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{} printed {line:?}, not KEY=VALUE", args[0]));
+            match key {
+                "DOCKER" => cli = Some(value.to_string()),
+                _ => env.push((key.to_string(), value.to_string())),
+            }
         }
-    });
-    let mut cmd = Command::new(bin);
-    cmd.current_dir(repo());
-    cmd
+        let cli = cli.unwrap_or_else(|| std::env::var("DOCKER").unwrap_or_else(|_| default_cli()));
+        Daemon::labelled(cli, env)
+    }
+
+    /// The process's own docker (`DOCKER`, else /usr/bin/docker).
+    fn from_environment() -> Daemon {
+        Daemon::labelled(
+            std::env::var("DOCKER").unwrap_or_else(|_| default_cli()),
+            Vec::new(),
+        )
+    }
+
+    fn labelled(cli: String, env: Vec<(String, String)>) -> Daemon {
+        let mut daemon = Daemon {
+            label: String::new(),
+            cli,
+            env,
+        };
+        let version = run(daemon
+            .cmd()
+            .args(["version", "--format", "{{.Server.Version}}"]));
+        assert!(
+            version.ok,
+            "the test daemon does not answer ({}):\n{}",
+            daemon.cli, version.stderr
+        );
+        daemon.label = format!("docker {}", version.stdout.trim());
+        daemon
+    }
+}
+
+fn default_cli() -> String {
+    if Path::new("/usr/bin/docker").exists() {
+        "/usr/bin/docker".into()
+    } else {
+        "docker".into()
+    }
+}
+
+/// The daemon the suite runs on. `STAGECRAFT_E2E_DAEMON=newest`: Debian
+/// testing's dockerd that `scripts/e2e-newest-daemon.sh` starts (and
+/// prints the CLI, `DOCKER_HOST` and `DOCKER_CONFIG` of); unset: the
+/// environment's (`DOCKER`, `DOCKER_HOST`…), the main dockerd of
+/// `scripts/e2e-env.sh` by default. From the first call on, every panic
+/// message of the test process starts with the daemon's label.
+pub fn daemon() -> &'static Daemon {
+    static DAEMON: OnceLock<Daemon> = OnceLock::new();
+    DAEMON.get_or_init(|| {
+        let daemon = match which_daemon().as_str() {
+            "newest" => Daemon::from_script(&["scripts/e2e-newest-daemon.sh"]),
+            _ => Daemon::from_environment(),
+        };
+        name_the_daemon_in_panics(&daemon.label);
+        daemon
+    })
+}
+
+fn which_daemon() -> String {
+    let which = std::env::var("STAGECRAFT_E2E_DAEMON").unwrap_or_default();
+    assert!(
+        matches!(which.as_str(), "" | "main" | "newest"),
+        "STAGECRAFT_E2E_DAEMON={which:?}: expected `main` or `newest`"
+    );
+    which
+}
+
+/// The daemon with the containerd image store beside [`daemon`], for
+/// multi-platform builds, the OCI exporter and cache export: dockerd 26's
+/// `scripts/e2e-containerd-daemon.sh`, or the newest one's twin.
+pub fn containerd_store_daemon() -> &'static Daemon {
+    static DAEMON: OnceLock<Daemon> = OnceLock::new();
+    DAEMON.get_or_init(|| {
+        let main = daemon();
+        let store = match which_daemon().as_str() {
+            "newest" => {
+                Daemon::from_script(&["scripts/e2e-newest-daemon.sh", "--containerd-store"])
+            }
+            _ => Daemon::from_script(&["scripts/e2e-containerd-daemon.sh"]),
+        };
+        assert_eq!(
+            store.label, main.label,
+            "the containerd-store daemon runs another version"
+        );
+        store
+    })
+}
+
+/// Prefixes every panic message (assertion failures included) with the
+/// daemon's label, so a failure says which daemon it happened on.
+fn name_the_daemon_in_panics(label: &str) {
+    let label = label.to_string();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "Box<dyn Any>".into());
+        let thread = std::thread::current();
+        let location = info
+            .location()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        eprintln!(
+            "thread '{}' panicked{location}:\n[{label}] {message}",
+            thread.name().unwrap_or("<unnamed>")
+        );
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+}
+
+/// A docker command on the daemon the suite runs on.
+pub fn docker_cmd() -> Command {
+    daemon().cmd()
 }
 
 pub fn run(cmd: &mut Command) -> Output {
@@ -109,8 +249,10 @@ pub fn image_size(image: &str) -> u64 {
 pub fn image_files(image: &str) -> Vec<String> {
     // A command is given because scratch images may have none.
     let id = docker(&["create", image, "true"]).stdout.trim().to_string();
-    let listing =
-        run(Command::new("sh").args(["-c", &format!("{} export {id} | tar -t", docker_bin())]));
+    let daemon = daemon();
+    let listing = run(Command::new("sh")
+        .args(["-c", r#""$0" export "$1" | tar -t"#, &daemon.cli, &id])
+        .envs(daemon.env.iter().map(|(k, v)| (k, v))));
     docker(&["rm", &id]);
     assert!(listing.ok, "docker export failed: {}", listing.stderr);
     let mut files: Vec<String> = listing
@@ -130,10 +272,6 @@ pub fn image_files(image: &str) -> Vec<String> {
     files
 }
 
-fn docker_bin() -> String {
-    docker_cmd().get_program().to_string_lossy().into_owned()
-}
-
 /// Progress output shows `#N [stage n/m] … ` then `#N CACHED` for a hit.
 pub fn vertex_cached(progress: &str, name: &str) -> bool {
     let Some(line) = progress
@@ -148,8 +286,9 @@ pub fn vertex_cached(progress: &str, name: &str) -> bool {
 
 /// Appends to the size report printed at the end of `make test`.
 pub fn report_size(example: &str, final_size: u64, builder_size: u64) {
+    let key = format!("[{}] {example}:", daemon().label);
     let line = format!(
-        "{example}: final {:.1} MB, builder stage {:.1} MB ({:.0}x smaller)\n",
+        "{key} final {:.1} MB, builder stage {:.1} MB ({:.0}x smaller)\n",
         final_size as f64 / 1e6,
         builder_size as f64 / 1e6,
         builder_size as f64 / final_size.max(1) as f64
@@ -163,7 +302,7 @@ pub fn report_size(example: &str, final_size: u64, builder_size: u64) {
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let mut lines: Vec<String> = text
         .lines()
-        .filter(|l| !l.starts_with(&format!("{example}:")))
+        .filter(|l| !l.starts_with(&key))
         .map(str::to_string)
         .collect();
     lines.push(line.trim_end().to_string());

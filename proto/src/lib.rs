@@ -5,6 +5,7 @@
 //! never names `bollard_buildkit_proto` directly and a protocol upgrade
 //! touches one place.
 
+pub mod canonical;
 pub mod caps;
 pub mod stdio;
 

@@ -1,7 +1,9 @@
 //! Serializes the graph reachable from a result into a `pb.Definition`.
 //!
 //! Ops are written inputs-first, in depth-first order of the inputs as
-//! given, so the same graph always gives the same bytes. Identical ops
+//! given, so the same graph always gives the same bytes; each op in Go's
+//! encoding (see `stagecraft_proto::canonical`), which is what BuildKit
+//! names it by, so the source map and metadata keys stay valid. Identical ops
 //! (same digest) are written once. Metadata and the source map are keyed by
 //! digest and live outside the ops, so they never change an op's digest.
 
@@ -9,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use stagecraft_proto::{pb, Message};
+use stagecraft_proto::{canonical, pb};
 
 use super::{Output, State, Vertex};
 
@@ -36,7 +38,7 @@ pub fn marshal(result: &State, source: Option<&SourceFile>) -> pb::Definition {
             }],
             ..pb::Op::default()
         };
-        m.push(terminal.encode_to_vec(), None);
+        m.push(canonical::encode_op(&terminal), None);
     }
     def.def = m.ops;
     def.metadata = m.metadata;
@@ -105,7 +107,7 @@ impl Marshaller {
                 constraints: Some(pb::WorkerConstraints::default()),
                 op: Some(vertex.op.clone()),
             };
-            let digest = self.push(op.encode_to_vec(), Some(vertex));
+            let digest = self.push(canonical::encode_op(&op), Some(vertex));
             self.done.insert(key, digest);
         }
         self.done[&(root as *const Vertex)].clone()
