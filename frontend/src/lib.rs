@@ -4,6 +4,7 @@
 //! LLB through the `llb` builder) → `gateway` (solve it on a daemon and
 //! return an image with the config from `image`).
 
+pub mod closure;
 pub mod compile;
 pub mod frontend;
 pub mod gateway;
