@@ -60,9 +60,43 @@ pub(super) struct ElfInfo {
     pub dynamic: Option<Dynamic>,
 }
 
+/// The header, the architecture and the interpreter, known from the first
+/// read (the dynamic section usually takes another): enough to start on
+/// the loader while the rest of the file is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ElfHead {
+    pub abi: Abi,
+    pub interp: Option<String>,
+}
+
+/// Parses the head of the ELF file at `real`; see [`parse`].
+pub(super) fn parse_head(lookup: &mut Lookup, real: &str) -> Step<ElfHead> {
+    parse_with(lookup, real, |sparse, class64| {
+        if class64 {
+            head_as::<FileHeader64<Endianness>>(sparse)
+        } else {
+            head_as::<FileHeader32<Endianness>>(sparse)
+        }
+    })
+}
+
 /// Parses the ELF file at `real` from what has been read of it; pending
 /// (with the missing ranges asked for) until enough has.
 pub(super) fn parse(lookup: &mut Lookup, real: &str) -> Step<ElfInfo> {
+    parse_with(lookup, real, |sparse, class64| {
+        if class64 {
+            parse_as::<FileHeader64<Endianness>>(sparse)
+        } else {
+            parse_as::<FileHeader32<Endianness>>(sparse)
+        }
+    })
+}
+
+fn parse_with<T>(
+    lookup: &mut Lookup,
+    real: &str,
+    parser: impl FnOnce(&Sparse, bool) -> Result<T, String>,
+) -> Step<T> {
     let file = lookup.file(real);
     if let Some(message) = &file.error {
         return Err(ClosureError::Read {
@@ -88,8 +122,8 @@ pub(super) fn parse(lookup: &mut Lookup, real: &str) -> Step<ElfInfo> {
         missing: RefCell::new(Vec::new()),
     };
     let parsed = match head.get(4) {
-        Some(&class) if class == abi::ELFCLASS64.0 => parse_as::<FileHeader64<Endianness>>(&sparse),
-        Some(&class) if class == abi::ELFCLASS32.0 => parse_as::<FileHeader32<Endianness>>(&sparse),
+        Some(&class) if class == abi::ELFCLASS64.0 => parser(&sparse, true),
+        Some(&class) if class == abi::ELFCLASS32.0 => parser(&sparse, false),
         _ => Err("unknown ELF class".to_string()),
     };
     let missing = sparse.missing.into_inner();
@@ -101,12 +135,29 @@ pub(super) fn parse(lookup: &mut Lookup, real: &str) -> Step<ElfInfo> {
         }
         .into()),
         _ => {
-            for (offset, len) in missing {
+            for (offset, len) in coalesce(missing) {
                 lookup.need_read(real, offset, len);
             }
             Err(Stop::Pending)
         }
     }
+}
+
+/// Ranges merged where they overlap or nearly touch: one read instead of
+/// one per string of a library's dozen `DT_NEEDED` names.
+fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (offset, len) in ranges {
+        let end = offset.saturating_add(len);
+        match merged.last_mut() {
+            Some((start, last_len)) if offset <= *start + *last_len + STRING_WINDOW => {
+                *last_len = end.max(*start + *last_len) - *start;
+            }
+            _ => merged.push((offset, len)),
+        }
+    }
+    merged
 }
 
 fn not_elf_hint(head: &[u8]) -> String {
@@ -124,17 +175,40 @@ fn not_elf_hint(head: &[u8]) -> String {
     }
 }
 
+/// The head with one header type.
+fn head_as<Elf: FileHeader<Endian = Endianness>>(data: &Sparse) -> Result<ElfHead, String> {
+    let header = Elf::parse(data).map_err(|e| e.to_string())?;
+    let endian = header.endian().map_err(|e| e.to_string())?;
+    let phdrs = header
+        .program_headers(endian, data)
+        .map_err(|e| e.to_string())?;
+    let mut interp = None;
+    for phdr in phdrs {
+        if let Some(bytes) = phdr.interpreter(endian, data).map_err(|e| e.to_string())? {
+            interp = Some(String::from_utf8_lossy(bytes).into_owned());
+        }
+    }
+    Ok(ElfHead {
+        abi: abi_of(header, endian),
+        interp,
+    })
+}
+
+fn abi_of<Elf: FileHeader<Endian = Endianness>>(header: &Elf, endian: Endianness) -> Abi {
+    Abi {
+        class64: header.is_class_64(),
+        little_endian: header.is_little_endian(),
+        machine: header.e_machine(endian).0,
+        flags: header.e_flags(endian).0,
+    }
+}
+
 /// Parses with one header type; an `Err` that comes with recorded missing
 /// ranges only means "read more".
 fn parse_as<Elf: FileHeader<Endian = Endianness>>(data: &Sparse) -> Result<ElfInfo, String> {
     let header = Elf::parse(data).map_err(|e| e.to_string())?;
     let endian = header.endian().map_err(|e| e.to_string())?;
-    let abi = Abi {
-        class64: header.is_class_64(),
-        little_endian: header.is_little_endian(),
-        machine: header.e_machine(endian).0,
-        flags: header.e_flags(endian).0,
-    };
+    let abi = abi_of(header, endian);
     let phdrs = header
         .program_headers(endian, data)
         .map_err(|e| e.to_string())?;
@@ -148,6 +222,9 @@ fn parse_as<Elf: FileHeader<Endian = Endianness>>(data: &Sparse) -> Result<ElfIn
         } else if phdr.p_type(endian) == abi::PT_DYNAMIC {
             entries = phdr.dynamic(endian, data);
         }
+    }
+    if entries.is_err() && !data.missing.borrow().is_empty() {
+        read_ahead::<Elf>(endian, data, phdrs);
     }
     let interp = interp.map_err(|e| e.to_string())?;
     let dynamic = match entries.map_err(|e| e.to_string())? {
@@ -215,6 +292,29 @@ fn dynamic_names<Elf: FileHeader<Endian = Endianness>>(
             "dynamic entry {tag:#x} names no string in the string table"
         )),
         None => Ok(dynamic),
+    }
+}
+
+/// While the dynamic section is being fetched, the rest of the first
+/// loadable segment is fetched with it when it is small: with today's
+/// linkers (`-z separate-code`) that read-only segment holds `.dynstr`,
+/// so the names are there when the dynamic section says where they are,
+/// instead of a round trip later.
+fn read_ahead<Elf: FileHeader<Endian = Endianness>>(
+    endian: Endianness,
+    data: &Sparse,
+    phdrs: &[Elf::ProgramHeader],
+) {
+    const LIMIT: u64 = 1 << 20;
+    let first = phdrs
+        .iter()
+        .find(|p| p.p_type(endian) == abi::PT_LOAD && p.p_offset(endian).into() == 0);
+    if let Some(segment) = first {
+        let size: u64 = segment.p_filesz(endian).into();
+        let known = data.file.from(0).len() as u64;
+        if size > known && size <= LIMIT {
+            data.missing.borrow_mut().push((known, size - known));
+        }
     }
 }
 

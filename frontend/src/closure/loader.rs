@@ -40,11 +40,12 @@
 use std::collections::BTreeMap;
 
 use super::arch::{self, Platform};
-use super::elf::{self, Abi, Dynamic};
+use super::elf::{self, Abi};
 use super::error::ClosureError;
 use super::facts::{gather, Facts, Lookup, Node, Step, Stop, Walked};
 use super::ldconf;
-use super::paths::{dirname, join, trim_dir};
+use super::paths::dirname;
+use super::program::{Object, Program};
 use super::{Closure, Entry, EntryKind, LoadedObject, Poll, Request};
 
 const LD_SO_CACHE: &str = "/etc/ld.so.cache";
@@ -72,16 +73,16 @@ pub(super) fn run(request: &Request, facts: &Facts) -> Poll {
 
 /// What the programs need, merged.
 #[derive(Default)]
-struct Output {
-    entries: BTreeMap<String, EntryKind>,
-    objects: Vec<LoadedObject>,
+pub(super) struct Output {
+    pub entries: BTreeMap<String, EntryKind>,
+    pub objects: Vec<LoadedObject>,
     /// A library found only through the cache, and its directory.
-    needs_cache: Option<(String, String)>,
+    pub needs_cache: Option<(String, String)>,
 }
 
 impl Output {
     /// A path the kernel or the loader opens: its symlinks and its file.
-    fn add(&mut self, walked: &Walked) {
+    pub fn add(&mut self, walked: &Walked) {
         for (path, target) in &walked.links {
             let target = target.clone();
             self.entries
@@ -108,23 +109,6 @@ impl Output {
     }
 }
 
-/// One object of a program's load.
-struct Object {
-    /// The path it was opened by (its `l_name`).
-    path: String,
-    real: String,
-    /// Names it answers to: the names it was asked for and its soname.
-    names: Vec<String>,
-    dynamic: Dynamic,
-    /// What `$ORIGIN` means in its search paths.
-    origin: String,
-    /// The object whose `DT_NEEDED` loaded it (`l_loader`).
-    loader: Option<usize>,
-}
-
-const MAIN: usize = 0;
-const INTERPRETER: usize = 1;
-
 fn load_program(
     lookup: &mut Lookup,
     exe: &str,
@@ -141,16 +125,27 @@ fn load_program(
         }
         .into());
     }
-    let info = elf::parse(lookup, &walked.real)?;
+    // The head (first read) names the loader and the architecture: the
+    // loader and the search directories are looked up while the rest of
+    // the executable is read.
+    let head = elf::parse_head(lookup, &walked.real)?;
     out.add(&walked);
-    let Some(interp) = info.interp else {
+    let Some(interp) = head.interp else {
         return Ok(());
     };
-    let platform = Platform::of(&info.abi);
-    for dir in platform.system_dirs() {
-        // Asked for early, like ld.so.conf: every search ends here.
-        let _ = lookup.walk(&dir);
-    }
+    let platform = Platform::of(&head.abi);
+    list_early(lookup, &platform);
+    let interpreter = load_interpreter(lookup, exe, &interp, &head.abi, out);
+    let info = match elf::parse(lookup, &walked.real) {
+        Ok(info) => info,
+        Err(stop) => return gather(vec![interpreter.map(drop), Err(stop)]).map(drop),
+    };
+    // A loader still being read does not hold up the search (its soname
+    // only matters to libc's `DT_NEEDED`); the result waits for both.
+    let (interpreter, interpreter_done) = match interpreter {
+        Ok(object) => (object, Ok(())),
+        Err(stop) => (Object::unread(&interp), Err(stop)),
+    };
     let dynamic = info.dynamic.unwrap_or_default();
     let main = Object {
         path: exe.to_string(),
@@ -161,17 +156,29 @@ fn load_program(
         real: walked.real,
         loader: None,
     };
-    let interpreter = load_interpreter(lookup, exe, &interp, &info.abi, out)?;
     let mut program = Program {
         lookup,
         out,
         exe: exe.to_string(),
-        abi: info.abi,
+        abi: head.abi,
         platform,
         library_path,
         objects: vec![main, interpreter],
     };
-    program.load_dependencies()
+    let dependencies = program.load_dependencies();
+    gather(vec![interpreter_done, dependencies]).map(drop)
+}
+
+/// Lists the built-in directories ahead of the first search, as
+/// ld.so.conf is read ahead: most searches end there.
+fn list_early(lookup: &mut Lookup, platform: &Platform) {
+    for dir in platform.system_dirs() {
+        if let Ok(Some(walked)) = lookup.walk(&dir) {
+            if walked.node == Node::Dir {
+                let _ = lookup.entries(&walked.real);
+            }
+        }
+    }
 }
 
 fn load_interpreter(
@@ -217,285 +224,4 @@ fn load_interpreter(
         dynamic,
         loader: None,
     })
-}
-
-/// Where a search directory comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Rpath,
-    LibraryPath,
-    Runpath,
-    Conf,
-    System,
-}
-
-/// A library file that the loader would use.
-struct Found {
-    path: String,
-    walked: Walked,
-    dynamic: Dynamic,
-    shared_object: bool,
-}
-
-/// One executable's load in progress.
-struct Program<'a, 'f> {
-    lookup: &'a mut Lookup<'f>,
-    out: &'a mut Output,
-    exe: String,
-    abi: Abi,
-    platform: Platform,
-    library_path: &'a [String],
-    objects: Vec<Object>,
-}
-
-impl Program<'_, '_> {
-    /// `DT_NEEDED`, breadth first. A name whose search is pending does not
-    /// stop the others: the round fetches what all of them need.
-    fn load_dependencies(&mut self) -> Step<()> {
-        let mut steps = Vec::new();
-        let mut next = MAIN;
-        while next < self.objects.len() {
-            if next != INTERPRETER {
-                for name in self.objects[next].dynamic.needed.clone() {
-                    steps.push(self.load_needed(&name, next));
-                }
-            }
-            next += 1;
-        }
-        gather(steps).map(drop)
-    }
-
-    fn load_needed(&mut self, name: &str, requester: usize) -> Step<()> {
-        if self
-            .objects
-            .iter()
-            .any(|o| o.names.iter().any(|n| n == name))
-        {
-            return Ok(());
-        }
-        let expanded = self.expand(name, requester);
-        let found = if expanded.contains('/') {
-            self.open_path(&expanded, name, requester)?
-        } else {
-            self.search(&expanded, requester)?
-        };
-        self.out.add(&found.walked);
-        if let Some(same) = self
-            .objects
-            .iter_mut()
-            .find(|o| o.real == found.walked.real)
-        {
-            same.names.push(name.to_string());
-            return Ok(());
-        }
-        if !found.shared_object {
-            return Err(ClosureError::BadElf {
-                path: found.path,
-                reason: "it is an executable, not a shared library".into(),
-            }
-            .into());
-        }
-        self.out.objects.push(LoadedObject {
-            executable: self.exe.clone(),
-            name: name.to_string(),
-            path: found.path.clone(),
-            real_path: found.walked.real.clone(),
-        });
-        self.objects.push(Object {
-            names: std::iter::once(name.to_string())
-                .chain(found.dynamic.soname.clone())
-                .collect(),
-            origin: dirname(&found.path),
-            path: found.path,
-            real: found.walked.real,
-            dynamic: found.dynamic,
-            loader: Some(requester),
-        });
-        Ok(())
-    }
-
-    /// A `DT_NEEDED` with a `/`: opened as it is.
-    fn open_path(&mut self, path: &str, name: &str, requester: usize) -> Step<Found> {
-        let path = if path.starts_with('/') {
-            path.to_string()
-        } else {
-            join("/", path)
-        };
-        match self.candidate(&path)? {
-            Candidate::Usable(found) => Ok(found),
-            Candidate::Absent | Candidate::OtherAbi(_) => {
-                Err(self.missing(name, requester, Vec::new(), Vec::new()))
-            }
-        }
-    }
-
-    fn search(&mut self, name: &str, requester: usize) -> Step<Found> {
-        let dirs = self.search_dirs(requester)?;
-        let system = self.platform.system_dirs();
-        let mut searched: Vec<String> = Vec::new();
-        let mut skipped = Vec::new();
-        let mut pending = false;
-        for (dir, source) in dirs {
-            let path = join(&dir, name);
-            match self.candidate(&path) {
-                Ok(Candidate::Usable(found)) if !pending => {
-                    if source == Source::Conf && !system.contains(&dir) {
-                        self.out.needs_cache.get_or_insert((name.to_string(), dir));
-                    }
-                    return Ok(found);
-                }
-                // An earlier candidate is still unknown: later ones are moot.
-                Ok(Candidate::Usable(_)) => break,
-                Ok(Candidate::Absent) => {}
-                Ok(Candidate::OtherAbi(abi)) => {
-                    let note = format!("`{path}` ({abi})");
-                    if !skipped.contains(&note) {
-                        skipped.push(note);
-                    }
-                }
-                Err(Stop::Pending) => pending = true,
-                Err(failed) if !pending => return Err(failed),
-                Err(_) => break,
-            }
-            if !searched.contains(&dir) {
-                searched.push(dir);
-            }
-        }
-        if pending {
-            return Err(Stop::Pending);
-        }
-        Err(self.missing(name, requester, searched, skipped))
-    }
-
-    fn missing(
-        &self,
-        name: &str,
-        requester: usize,
-        searched: Vec<String>,
-        skipped: Vec<String>,
-    ) -> Stop {
-        ClosureError::MissingLibrary {
-            name: name.to_string(),
-            needed_by: self.objects[requester].path.clone(),
-            searched,
-            skipped,
-        }
-        .into()
-    }
-
-    /// The directories `ld.so` tries for a name `requester` needs, in
-    /// order (see the module comment).
-    fn search_dirs(&mut self, requester: usize) -> Step<Vec<(String, Source)>> {
-        let mut dirs = Vec::new();
-        let dynamic = &self.objects[requester].dynamic;
-        if dynamic.runpath.is_none() {
-            let mut searched_main = false;
-            let mut at = Some(requester);
-            while let Some(object) = at {
-                if let Some(rpath) = &self.objects[object].dynamic.rpath {
-                    dirs.extend(self.path_list(rpath, object, Source::Rpath));
-                    searched_main |= object == MAIN;
-                }
-                at = self.objects[object].loader;
-            }
-            if let (false, Some(rpath)) = (searched_main, &self.objects[MAIN].dynamic.rpath) {
-                dirs.extend(self.path_list(rpath, MAIN, Source::Rpath));
-            }
-        }
-        for dir in self.library_path {
-            dirs.extend(self.path_list(dir, MAIN, Source::LibraryPath));
-        }
-        if let Some(runpath) = &self.objects[requester].dynamic.runpath {
-            dirs.extend(self.path_list(runpath, requester, Source::Runpath));
-        }
-        let nodeflib = self.objects[requester].dynamic.nodeflib;
-        let system = self.platform.system_dirs();
-        for dir in ldconf::directories(self.lookup)? {
-            let under_system = system
-                .iter()
-                .any(|s| dir == *s || dir.starts_with(&format!("{s}/")));
-            if !(nodeflib && under_system) {
-                dirs.push((dir, Source::Conf));
-            }
-        }
-        if !nodeflib {
-            dirs.extend(system.into_iter().map(|d| (d, Source::System)));
-        }
-        Ok(dirs)
-    }
-
-    /// A `:`-separated search path of `object`, expanded; relative and
-    /// empty entries dropped.
-    fn path_list(&self, list: &str, object: usize, source: Source) -> Vec<(String, Source)> {
-        list.split([':', ';'])
-            .map(|dir| self.expand(dir, object))
-            .filter(|dir| dir.starts_with('/'))
-            .map(|dir| (trim_dir(&dir).to_string(), source))
-            .collect()
-    }
-
-    /// `$ORIGIN`, `$LIB` and `$PLATFORM` (also in braces) substituted;
-    /// a `$` that starts none of them is kept, as `ld.so` keeps it.
-    fn expand(&self, text: &str, object: usize) -> String {
-        let origin = &self.objects[object].origin;
-        let values = [
-            ("ORIGIN", origin.clone()),
-            ("LIB", self.platform.lib()),
-            ("PLATFORM", self.platform.at_platform.to_string()),
-        ];
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(dollar) = rest.find('$') {
-            out.push_str(&rest[..dollar]);
-            let after = &rest[dollar + 1..];
-            let token = values.iter().find_map(|(name, value)| {
-                if let Some(tail) = after.strip_prefix('{').and_then(|a| a.strip_prefix(name)) {
-                    tail.strip_prefix('}').map(|tail| (value, tail))
-                } else {
-                    let tail = after.strip_prefix(name)?;
-                    (tail.is_empty() || tail.starts_with('/')).then_some((value, tail))
-                }
-            });
-            match token {
-                Some((value, tail)) => {
-                    out.push_str(value);
-                    rest = tail;
-                }
-                None => {
-                    out.push('$');
-                    rest = after;
-                }
-            }
-        }
-        out.push_str(rest);
-        out
-    }
-
-    /// What the loader makes of a path in a search: absent (also a
-    /// directory or a broken link), a library of another architecture
-    /// (passed over), or a library it uses.
-    fn candidate(&mut self, path: &str) -> Step<Candidate> {
-        let Some(walked) = self.lookup.walk(path)? else {
-            return Ok(Candidate::Absent);
-        };
-        if !matches!(walked.node, Node::File { .. }) {
-            return Ok(Candidate::Absent);
-        }
-        let info = elf::parse(self.lookup, &walked.real)?;
-        if !arch::compatible(&self.abi, &info.abi) {
-            return Ok(Candidate::OtherAbi(arch::describe(&info.abi)));
-        }
-        Ok(Candidate::Usable(Found {
-            path: path.to_string(),
-            walked,
-            dynamic: info.dynamic.unwrap_or_default(),
-            shared_object: info.shared_object,
-        }))
-    }
-}
-
-enum Candidate {
-    Absent,
-    OtherAbi(String),
-    Usable(Found),
 }

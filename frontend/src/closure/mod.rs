@@ -22,9 +22,11 @@ mod error;
 mod facts;
 mod gateway_fs;
 mod ldconf;
+mod llb;
 mod loader;
 mod local_fs;
 mod paths;
+mod program;
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +37,7 @@ use std::future::Future;
 pub use error::ClosureError;
 pub use facts::{Answer, Need, Node};
 pub use gateway_fs::GatewayRootFs;
+pub use llb::{closure_layer, copy_closure};
 pub use local_fs::LocalRootFs;
 
 /// What to compute the closure of.
