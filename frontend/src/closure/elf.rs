@@ -1,18 +1,22 @@
 //! The parts of an ELF file the loader reads: class, machine, `PT_INTERP`
 //! and the dynamic section's names.
 //!
-//! Parsing is done by the `object` crate (gimli-rs, the reader Rust's own
-//! backtraces use; with only `read_core` + `elf` it adds ~25 KB to the
-//! binary and no dependency we do not have). `goblin` was the other
-//! candidate: its `Elf::parse` wants the whole file in memory, and its
-//! lazy pieces are less complete; `object` reads through a `ReadRef`, which
-//! lets the file be read in pieces over the gateway: [`Sparse`] serves the
-//! ranges fetched so far and notes each range the parser wanted but did
-//! not get, so one parse attempt tells the resolver what to fetch next.
-//! Most files take two rounds: the first 64 KiB (header, program headers,
-//! `PT_INTERP` and, for small files, the strings), then the dynamic
-//! segment and the few strings it names (never the whole `.dynstr`, which
-//! is megabytes for large C++ libraries).
+//! Parsing is done by the `object` crate (gimli-rs, the reader behind
+//! Rust's own backtraces), with only its `read_core` and `elf` features:
+//! no new transitive dependency (its one, `memchr`, we already had). The
+//! whole closure resolver, `object` included, adds ~135 KB to the static
+//! frontend binary (4.33 MB to 4.46 MB). `goblin` was the other candidate:
+//! its `Elf::parse` wants the whole file in memory, and it pulls in
+//! `scroll` and `plain`. `object` reads through a `ReadRef`, which lets a
+//! file be read in pieces over the gateway: [`Sparse`] serves the ranges
+//! fetched so far and notes each range the parser wanted but did not get,
+//! so one parse attempt tells the resolver what to fetch next.
+//!
+//! A file up to [`WHOLE_FILE`] is read whole, in one call. A larger one
+//! takes two rounds: its first 64 KiB (header, program headers,
+//! `PT_INTERP`), then its dynamic segment together with the rest of the
+//! first loadable segment (where `.dynstr` lives), and a third only for
+//! names outside it; never the whole file (libLLVM is 100 MB).
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -22,10 +26,15 @@ use object::read::elf::{Dyn, FileHeader, ProgramHeader};
 use object::{Endianness, ReadRef, StringTable};
 
 use super::error::ClosureError;
-use super::facts::{FileBytes, Lookup, Step, Stop};
+use super::facts::{FileBytes, Lookup, Node, Step, Stop, Walked};
 
-/// The first read of a file.
+/// The first read of a file too large to read whole.
 const HEAD: u64 = 64 << 10;
+/// Files up to this size are read whole, in one call: over the gateway a
+/// call costs a fixed ~20 ms (the daemon mounts the result for each one),
+/// much more than moving a few more megabytes through the pipe, and a
+/// library under it (most of them) then takes one round, not two.
+const WHOLE_FILE: u64 = 4 << 20;
 /// The least read for a string the head did not hold.
 const STRING_WINDOW: u64 = 4 << 10;
 
@@ -70,8 +79,8 @@ pub(super) struct ElfHead {
 }
 
 /// Parses the head of the ELF file at `real`; see [`parse`].
-pub(super) fn parse_head(lookup: &mut Lookup, real: &str) -> Step<ElfHead> {
-    parse_with(lookup, real, |sparse, class64| {
+pub(super) fn parse_head(lookup: &mut Lookup, file: &Walked) -> Step<ElfHead> {
+    parse_with(lookup, file, |sparse, class64| {
         if class64 {
             head_as::<FileHeader64<Endianness>>(sparse)
         } else {
@@ -80,10 +89,10 @@ pub(super) fn parse_head(lookup: &mut Lookup, real: &str) -> Step<ElfHead> {
     })
 }
 
-/// Parses the ELF file at `real` from what has been read of it; pending
+/// Parses the ELF file `walked` leads to from what has been read of it; pending
 /// (with the missing ranges asked for) until enough has.
-pub(super) fn parse(lookup: &mut Lookup, real: &str) -> Step<ElfInfo> {
-    parse_with(lookup, real, |sparse, class64| {
+pub(super) fn parse(lookup: &mut Lookup, file: &Walked) -> Step<ElfInfo> {
+    parse_with(lookup, file, |sparse, class64| {
         if class64 {
             parse_as::<FileHeader64<Endianness>>(sparse)
         } else {
@@ -94,9 +103,10 @@ pub(super) fn parse(lookup: &mut Lookup, real: &str) -> Step<ElfInfo> {
 
 fn parse_with<T>(
     lookup: &mut Lookup,
-    real: &str,
+    walked: &Walked,
     parser: impl FnOnce(&Sparse, bool) -> Result<T, String>,
 ) -> Step<T> {
+    let real = walked.real.as_str();
     let file = lookup.file(real);
     if let Some(message) = &file.error {
         return Err(ClosureError::Read {
@@ -106,7 +116,11 @@ fn parse_with<T>(
         .into());
     }
     if !file.chunks.contains_key(&0) {
-        lookup.need_read(real, 0, HEAD);
+        let first = match walked.node {
+            Node::File { size } if size <= WHOLE_FILE => size,
+            _ => HEAD,
+        };
+        lookup.need_read(real, 0, first);
         return Err(Stop::Pending);
     }
     let head = file.from(0);

@@ -12,12 +12,13 @@
 //!
 //! Onto a stage that already has files, the closure is built on scratch
 //! first and then copied as a tree (`/` to `/`, links kept). Copying each
-//! entry straight onto such a stage would go wrong where the stage has a
-//! symlink at an entry's path (`/lib -> usr/lib` on Debian): BuildKit
-//! resolves the destination path, so the link would be created *inside*
-//! its own target directory. A tree copy replaces a link by a link, and
-//! fails clearly where the stage has a directory the closure has as a
-//! link.
+//! entry straight onto such a stage fails where the stage has a symlink at
+//! an entry's path (`/lib -> usr/lib` on Debian): BuildKit resolves the
+//! destination path, so the link would be created inside its own target,
+//! and BuildKit 0.13 stops with "too many links" (tried on the daemon). A
+//! tree copy replaces a link by a link (checked: curl's closure onto
+//! `debian:bookworm-slim` and `busybox` runs), and fails clearly where
+//! the stage has a directory the closure has as a link.
 
 use super::Closure;
 use crate::llb::{CopyOptions, FileOp, OpMeta, State};

@@ -128,7 +128,7 @@ fn load_program(
     // The head (first read) names the loader and the architecture: the
     // loader and the search directories are looked up while the rest of
     // the executable is read.
-    let head = elf::parse_head(lookup, &walked.real)?;
+    let head = elf::parse_head(lookup, &walked).map_err(|stop| through_link(stop, exe))?;
     out.add(&walked);
     let Some(interp) = head.interp else {
         return Ok(());
@@ -136,7 +136,7 @@ fn load_program(
     let platform = Platform::of(&head.abi);
     list_early(lookup, &platform);
     let interpreter = load_interpreter(lookup, exe, &interp, &head.abi, out);
-    let info = match elf::parse(lookup, &walked.real) {
+    let info = match elf::parse(lookup, &walked) {
         Ok(info) => info,
         Err(stop) => return gather(vec![interpreter.map(drop), Err(stop)]).map(drop),
     };
@@ -169,6 +169,19 @@ fn load_program(
     gather(vec![interpreter_done, dependencies]).map(drop)
 }
 
+/// An executable that is not ELF, named as asked for and as found: a
+/// `/usr/bin/psql` that is a link to a Perl script says so.
+fn through_link(stop: Stop, exe: &str) -> Stop {
+    match stop {
+        Stop::Failed(ClosureError::NotElf { path, hint }) if path != exe => ClosureError::NotElf {
+            path: format!("{exe}` → `{path}"),
+            hint,
+        }
+        .into(),
+        other => other,
+    }
+}
+
 /// Lists the built-in directories ahead of the first search, as
 /// ld.so.conf is read ahead: most searches end there.
 fn list_early(lookup: &mut Lookup, platform: &Platform) {
@@ -196,7 +209,7 @@ fn load_interpreter(
     if !matches!(walked.node, Node::File { .. }) {
         return Err(missing().into());
     }
-    let info = elf::parse(lookup, &walked.real)?;
+    let info = elf::parse(lookup, &walked)?;
     if !arch::compatible(abi, &info.abi) {
         return Err(ClosureError::WrongArch {
             path: interp.to_string(),

@@ -303,7 +303,7 @@ impl Program<'_, '_> {
         if !matches!(walked.node, Node::File { .. }) {
             return Ok(Candidate::Absent);
         }
-        let info = elf::parse(self.lookup, &walked.real)?;
+        let info = elf::parse(self.lookup, &walked)?;
         if !arch::compatible(&self.abi, &info.abi) {
             return Ok(Candidate::OtherAbi(arch::describe(&info.abi)));
         }

@@ -337,16 +337,25 @@ fn the_baseline_library_is_copied_not_the_hwcaps_variant() {
 #[test]
 fn files_beyond_the_first_read_take_more_rounds_not_more_errors() {
     let root = TestRoot::debian();
-    root.elf(
-        "/usr/bin/app",
-        TestElf::exe(&["libbig.so"]).padded(200 << 10),
-    );
-    root.elf(
-        &format!("{LIBDIR}/libbig.so"),
-        TestElf::lib("libbig.so", &["libc.so.6"]).padded(100 << 10),
-    );
-    let closure = root.resolve(&["/usr/bin/app"]).unwrap();
+    // Small files are read whole; these are not (more than 4 MiB).
+    root.elf("/usr/bin/app", TestElf::exe(&["libbig.so"]).padded(5 << 20));
+    let big = TestElf::lib("libbig.so", &["libc.so.6"]).padded(5 << 20);
+    root.elf(&format!("{LIBDIR}/libbig.so"), big);
+    let (closure, rounds) = root.resolve_counting(&request(&["/usr/bin/app"]));
+    let closure = closure.unwrap();
     assert!(loaded(&closure).contains(&"libbig.so => /lib/x86_64-linux-gnu/libbig.so".to_string()));
+    // The same files without the padding, read whole, take fewer rounds.
+    root.elf("/usr/bin/small", TestElf::exe(&["libsmall.so"]));
+    root.elf(
+        &format!("{LIBDIR}/libsmall.so"),
+        TestElf::lib("libsmall.so", &["libc.so.6"]),
+    );
+    let (small, small_rounds) = root.resolve_counting(&request(&["/usr/bin/small"]));
+    assert_eq!(small.unwrap().objects.len(), closure.objects.len());
+    assert!(
+        rounds > small_rounds,
+        "{rounds} rounds padded, {small_rounds} whole"
+    );
 }
 
 #[test]
@@ -391,6 +400,11 @@ fn bad_executables_are_named() {
     root.file("/usr/bin/empty", b"");
     root.file("/usr/bin/trunc", b"\x7fELF\x02\x01\x01");
     root.symlink("/usr/bin/loop", "loop");
+    root.symlink("/usr/bin/psql", "../share/postgresql-common/pg_wrapper");
+    root.file(
+        "/usr/share/postgresql-common/pg_wrapper",
+        b"#! /usr/bin/perl\n",
+    );
     let err = |path: &str| root.resolve(&[path]).unwrap_err().to_string();
     assert_eq!(
         err("/usr/bin/nothere"),
@@ -413,6 +427,12 @@ fn bad_executables_are_named() {
     assert_eq!(
         err("/usr/bin/loop"),
         "`/usr/bin/loop`: too many levels of symbolic links"
+    );
+    assert_eq!(
+        err("/usr/bin/psql"),
+        "`/usr/bin/psql` → `/usr/share/postgresql-common/pg_wrapper` is not an ELF file (it is a \
+         script for `/usr/bin/perl`; copy that interpreter with `closure` and the script as a \
+         plain file)"
     );
 }
 
