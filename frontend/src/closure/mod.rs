@@ -11,10 +11,18 @@
 //! fetches the batch (concurrently, through any [`RootFs`]) and polls
 //! again. Re-running the simulation is cheap (it is in memory); what costs
 //! is a round trip, and batching makes the number of rounds the depth of
-//! the dependency tree (about a dozen for curl), not the number of files.
+//! the dependency tree, not the number of files: curl and its 31
+//! libraries take nine rounds, about 0.4 s through a local daemon.
 //!
 //! What the simulation follows, and where it deliberately differs from
-//! `ld.so`, is documented in `loader.rs`.
+//! `ld.so`, is documented in `loader.rs`. Out of its reach, by nature:
+//! libraries a program `dlopen`s by name at run time (glibc's NSS modules
+//! `libnss_*`, `gconv`, PAM and plugin directories) and the data files
+//! programs read (`/etc/passwd`, CA certificates, locales, terminfo):
+//! `psql` copied this way starts, but asks for `/etc/passwd` to name the
+//! user. musl's loader is not simulated (its rules differ; Alpine's
+//! libraries in `/lib` and `/usr/lib` are found, `/etc/ld-musl-*.path`
+//! is not read).
 
 mod arch;
 mod elf;

@@ -129,8 +129,8 @@ fn host_apt_matches_ldd() {
     // apt is on every Debian host: 17 libraries, C++ and systemd among them.
     let (closure, rounds) = check_against_ldd(Path::new("/"), "/usr/bin/apt");
     assert!(closure.objects.len() >= 15, "{:?}", loaded(&closure));
-    // Ten today; one round per file would be over forty.
-    assert!(rounds <= 12, "{rounds} rounds");
+    // Seven today; one round per file would be over forty.
+    assert!(rounds <= 10, "{rounds} rounds");
 }
 
 #[test]
@@ -149,8 +149,8 @@ fn host_curl_matches_ldd() {
     let (closure, rounds) = check_against_ldd(Path::new("/"), "/usr/bin/curl");
     // libcurl's chain: TLS, Kerberos, LDAP, HTTP/2, IDN, compression.
     assert!(closure.objects.len() >= 30, "{:?}", loaded(&closure));
-    // Thirteen today; one round per file would be over ninety.
-    assert!(rounds <= 18, "{rounds} rounds");
+    // Nine today; one round per file would be over ninety.
+    assert!(rounds <= 13, "{rounds} rounds");
 }
 
 /// The debootstrap'd bookworm tree that scripts/e2e-env.sh builds the
