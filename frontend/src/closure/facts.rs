@@ -209,6 +209,8 @@ impl<'f> Lookup<'f> {
             match listing.get(&name) {
                 None => return Ok(None),
                 Some(Node::Dir) => real.push(name),
+                // Linux refuses to follow an empty link.
+                Some(Node::Symlink { target }) if target.is_empty() => return Ok(None),
                 Some(Node::Symlink { target }) => {
                     links.push((join(&dir, &name), target.clone()));
                     if links.len() > MAX_LINKS {
