@@ -7,6 +7,7 @@
 //! `gateway` (solve it on a daemon and return an image with the config
 //! from `image`). `options` holds what the command line adds to the spec.
 
+pub mod closure;
 pub mod compile;
 pub mod frontend;
 pub mod gateway;

@@ -58,6 +58,8 @@ pub mod gateway {
     pub const SOLVE_BASE: &str = "solve.base";
     pub const RESOLVE_IMAGE: &str = "resolveimage";
     pub const READ_FILE: &str = "readfile";
+    pub const READ_DIR: &str = "readdir";
+    pub const STAT_FILE: &str = "statfile";
     pub const RETURN_RESULT: &str = "return";
     pub const RETURN_MAP: &str = "returnmap";
     pub const FRONTEND_INPUTS: &str = "frontend.inputs";

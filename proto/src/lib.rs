@@ -14,6 +14,9 @@ pub use bollard_buildkit_proto::pb;
 
 /// The gateway API a frontend speaks to the daemon (`frontend/gateway/pb`).
 pub mod gateway {
+    /// File metadata as `ReadDir` and `StatFile` answer it
+    /// (`github.com/tonistiigi/fsutil/types.Stat`).
+    pub use bollard_buildkit_proto::fsutil::types::Stat;
     pub use bollard_buildkit_proto::moby::buildkit::v1::apicaps::ApiCap;
     pub use bollard_buildkit_proto::moby::buildkit::v1::frontend::*;
 }

@@ -6,6 +6,8 @@ use stagecraft_proto::gateway::{self as gw, result};
 use stagecraft_proto::stdio::{self, BridgeClient};
 use stagecraft_proto::{caps, pb, Message, RpcStatus};
 
+use super::files::{self, FileStat};
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("cannot connect to BuildKit over stdio: {0}")]
@@ -181,15 +183,21 @@ impl Bridge {
         path: &str,
         limit: usize,
     ) -> Result<Vec<u8>, GatewayError> {
-        let request = gw::ReadFileRequest {
-            r#ref: reference.to_string(),
-            file_path: path.to_string(),
-            range: Some(gw::FileRange {
-                offset: 0,
-                length: limit as i64,
-            }),
-            mount_index: 0,
-        };
+        self.read_file_range(reference, path, 0, limit as u64).await
+    }
+
+    /// Reads `length` bytes at `offset` of a file in a solved result
+    /// (fewer at the end of the file). Symlinks on the path, the last one
+    /// included, are followed inside the result.
+    pub async fn read_file_range(
+        &self,
+        reference: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, GatewayError> {
+        self.require(caps::gateway::READ_FILE, "read files of a build result")?;
+        let request = files::read_file_request(reference, path, offset, length);
         let response = self
             .client
             .clone()
@@ -197,6 +205,68 @@ impl Bridge {
             .await
             .map_err(GatewayError::call("read file"))?;
         Ok(response.into_inner().data)
+    }
+
+    /// The entries of a directory in a solved result, as `lstat` sees
+    /// them (a symlink is reported as one, with its target). `pattern`
+    /// filters them (fsutil include-pattern syntax; empty for all). A
+    /// directory that does not exist lists as empty.
+    pub async fn read_dir(
+        &self,
+        reference: &str,
+        dir: &str,
+        pattern: &str,
+    ) -> Result<Vec<FileStat>, GatewayError> {
+        self.require(
+            caps::gateway::READ_DIR,
+            "list directories of a build result",
+        )?;
+        let request = files::read_dir_request(reference, dir, pattern);
+        let response = self
+            .client
+            .clone()
+            .read_dir(request)
+            .await
+            .map_err(GatewayError::call("read dir"))?;
+        Ok(response
+            .into_inner()
+            .entries
+            .into_iter()
+            .map(FileStat::from)
+            .collect())
+    }
+
+    /// The metadata of a path in a solved result, symlinks followed (the
+    /// daemon resolves the last component too: use [`Bridge::read_dir`] on
+    /// the parent to see a link itself).
+    pub async fn stat_file(&self, reference: &str, path: &str) -> Result<FileStat, GatewayError> {
+        self.require(caps::gateway::STAT_FILE, "inspect files of a build result")?;
+        let request = files::stat_file_request(reference, path);
+        let response = self
+            .client
+            .clone()
+            .stat_file(request)
+            .await
+            .map_err(GatewayError::call("stat file"))?;
+        response
+            .into_inner()
+            .stat
+            .map(FileStat::from)
+            .ok_or_else(|| {
+                GatewayError::Unsupported(format!("the daemon sent no stat for `{path}`"))
+            })
+    }
+
+    /// Fails clearly when the daemon lacks a gateway capability.
+    fn require(&self, cap: &str, purpose: &str) -> Result<(), GatewayError> {
+        if self.has(cap) {
+            Ok(())
+        } else {
+            Err(GatewayError::Unsupported(format!(
+                "the BuildKit daemon cannot {purpose} (it lacks the gateway capability `{cap}`); \
+                 upgrade it (BuildKit 0.3 and later have it)"
+            )))
+        }
     }
 
     /// The manifest digest and config JSON of an image for a platform.

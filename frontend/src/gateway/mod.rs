@@ -3,7 +3,9 @@
 //! spec format; `crate::frontend` joins the two.
 
 mod bridge;
+mod files;
 mod options;
 
 pub use bridge::{Bridge, DaemonCaps, GatewayError, PlatformResult};
+pub use files::{FileKind, FileStat};
 pub use options::FrontendOptions;
