@@ -53,7 +53,8 @@ fn main() {
             resolve.push(start.elapsed());
             let start = Instant::now();
             let compiled =
-                compile::compile_resolved(&build, &options, &compile::Offline).expect("compiles");
+                compile::compile_resolved(&build, &options, &compile::Offline, &Default::default())
+                    .expect("compiles");
             compile.push(start.elapsed());
             let start = Instant::now();
             let bytes = compiled.definition.encode_to_vec();

@@ -160,8 +160,8 @@ fn every_arg_field_is_substituted_into_the_definition_and_the_config() {
         "EVERY_ARG_FIELD does not fill {unused:?}"
     );
 
-    let compiled =
-        compile::compile_resolved(&build, &options, &Offline).unwrap_or_else(|e| panic!("{e}"));
+    let compiled = compile::compile_resolved(&build, &options, &Offline, &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     let definition = serde_json::to_string(&llb::dump(&compiled.definition)).unwrap();
     let config = String::from_utf8(compiled.image.to_json()).unwrap();
     for (what, text) in [("definition", &definition), ("image config", &config)] {

@@ -17,6 +17,9 @@ impl Compiler<'_> {
         step: &Step,
         copy: &CopyStep,
     ) -> Result<String, Problem> {
+        if copy.libraries {
+            return self.copy_with_libraries(d, step, copy);
+        }
         let sources: Vec<&str> = copy.sources.iter().map(|s| s.value.as_str()).collect();
         let to = copy.to.as_ref().map_or(".", |t| &t.value);
         let dest = paths::destination(

@@ -9,6 +9,7 @@
 //! so the same inputs always give the same Definition bytes.
 
 mod add;
+mod closure_copy;
 mod copy;
 mod files;
 mod image_config;
@@ -24,10 +25,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use stagecraft_proto::pb;
 
+use crate::closure::Closure;
 use crate::image::ImageConfig;
 use crate::llb::{self, Platform};
 use crate::resolve::{self, Resolved};
-use crate::spec::{error::Problem, Spec, SpecError};
+use crate::spec::{error::Problem, Pos, Spec, SpecError};
 
 pub use crate::options::{CompileOptions, NamedContext};
 pub use crate::resolve::{ImageOrigin, ImageRequest};
@@ -76,6 +78,12 @@ impl ImageResolver for ResolvedImages {
     }
 }
 
+/// The runtime closures of the `copy … libraries: true` steps, by the
+/// stage and the step's position: found on the daemon beforehand (the
+/// frontend reads the source stage's files), like base image configs.
+#[derive(Debug, Clone, Default)]
+pub struct Closures(pub BTreeMap<(String, Pos), Closure>);
+
 /// The compiled build.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -94,7 +102,7 @@ pub fn compile(
     images: &dyn ImageResolver,
 ) -> Result<Compiled, SpecError> {
     let build = resolve::resolve(spec, options)?;
-    compile_resolved(&build, options, images)
+    compile_resolved(&build, options, images, &Closures::default())
 }
 
 /// Compiles a resolved build.
@@ -102,16 +110,18 @@ pub fn compile_resolved(
     build: &Resolved,
     options: &CompileOptions,
     images: &dyn ImageResolver,
+    closures: &Closures,
 ) -> Result<Compiled, SpecError> {
-    compile_inner(build, options, images).map_err(|p| p.in_file(&build.file, &build.text))
+    compile_inner(build, options, images, closures).map_err(|p| p.in_file(&build.file, &build.text))
 }
 
 fn compile_inner(
     build: &Resolved,
     options: &CompileOptions,
     images: &dyn ImageResolver,
+    closures: &Closures,
 ) -> Result<Compiled, Problem> {
-    let result = stage::Compiler::new(build, options, images).all()?;
+    let result = stage::Compiler::new(build, options, images, closures).all()?;
     let source = options.source_map.then(|| llb::SourceFile {
         filename: build.file.clone(),
         data: build.text.clone().into_bytes(),

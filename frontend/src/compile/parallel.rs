@@ -4,6 +4,13 @@
 //! order, so where two branches write the same path the later one wins.
 //! Changing one branch re-runs only that branch: the others' ops, and so
 //! their cache keys, do not change.
+//!
+//! Docker's classic image store (dockerd without the containerd image
+//! store) has no DiffOp or MergeOp: there the branches run one after
+//! another on the same filesystem, in file order. The files are the same
+//! (the later branch still wins), each branch is still cached on its own
+//! when the ones before it are unchanged, but they do not run at once and
+//! a branch sees the files of the branches before it.
 
 use stagecraft_proto::caps::llb as cap;
 
@@ -19,8 +26,8 @@ impl Compiler<'_> {
         step: &Step,
         group: &ParallelStep,
     ) -> Result<(), Problem> {
-        for (name, what) in [(cap::DIFF_OP, "DiffOp"), (cap::MERGE_OP, "MergeOp")] {
-            self.require(name, step.pos, &format!("`parallel` groups ({what})"))?;
+        if !(self.has_cap(cap::DIFF_OP) && self.has_cap(cap::MERGE_OP)) {
+            return self.one_branch_after_another(d, group);
         }
         let base = d.state.clone();
         let mut layers = vec![base.clone()];
@@ -37,10 +44,7 @@ impl Compiler<'_> {
                 branch: None,
             };
             for (i, branch_step) in branch.steps.iter().enumerate() {
-                b.branch = Some(match branch.steps.len() {
-                    1 => branch.name.clone(),
-                    n => format!("{} {}/{n}", branch.name, i + 1),
-                });
+                b.branch = Some(branch_label(&branch.name, i, branch.steps.len()));
                 self.step(&mut b, branch_step)?;
             }
             b.branch = Some(branch.name.clone());
@@ -58,5 +62,30 @@ impl Compiler<'_> {
         let meta = self.meta(d, text, step.pos, step.lines.end);
         d.state = llb::merge(&layers, meta);
         Ok(())
+    }
+}
+
+impl Compiler<'_> {
+    fn one_branch_after_another(
+        &mut self,
+        d: &mut Dispatch,
+        group: &ParallelStep,
+    ) -> Result<(), Problem> {
+        for branch in &group.branches {
+            for (i, branch_step) in branch.steps.iter().enumerate() {
+                d.branch = Some(branch_label(&branch.name, i, branch.steps.len()));
+                self.step(d, branch_step)?;
+            }
+        }
+        d.branch = None;
+        Ok(())
+    }
+}
+
+/// `deps` for a one-step branch, `deps 2/3` for the second of three.
+fn branch_label(name: &str, index: usize, steps: usize) -> String {
+    match steps {
+        1 => name.to_string(),
+        n => format!("{name} {}/{n}", index + 1),
     }
 }

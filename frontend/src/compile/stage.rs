@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{BaseImage, ImageResolver};
+use super::{BaseImage, Closures, ImageResolver};
 use crate::image::{self, History, ImageConfig};
 use crate::llb::{self, OpMeta, Platform, State};
 use crate::options::CompileOptions;
@@ -87,6 +87,7 @@ pub(super) struct Compiler<'a> {
     pub build: &'a Resolved,
     pub options: &'a CompileOptions,
     images: &'a dyn ImageResolver,
+    pub closures: &'a Closures,
     /// The build context's source, made once.
     pub context: Option<State>,
     done: BTreeMap<String, StageResult>,
@@ -113,11 +114,13 @@ impl<'a> Compiler<'a> {
         build: &'a Resolved,
         options: &'a CompileOptions,
         images: &'a dyn ImageResolver,
+        closures: &'a Closures,
     ) -> Self {
         Compiler {
             build,
             options,
             images,
+            closures,
             context: None,
             done: BTreeMap::new(),
         }

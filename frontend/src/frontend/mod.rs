@@ -2,6 +2,7 @@
 //! `# syntax=<our image>`. Load the spec through the daemon, compile it for
 //! each target platform, solve, and return the images with their configs.
 
+mod closures;
 mod load;
 mod settings;
 mod subrequest;
@@ -180,7 +181,8 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
             compile_options.platform_in_names,
         )
         .await?;
-        let compiled = compile::compile_resolved(&build, &compile_options, &images)
+        let closures = closures::find(bridge, &spec, &compile_options, &build, &images).await?;
+        let compiled = compile::compile_resolved(&build, &compile_options, &images, &closures)
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
         check_request_size(&compiled.definition)?;
         if index == 0 {

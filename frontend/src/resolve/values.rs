@@ -16,6 +16,9 @@ pub fn check_stage(stage: &Stage) -> Result<(), Problem> {
                 if c.from.is_none() {
                     c.sources.iter().try_for_each(context_path)?;
                 }
+                if c.libraries {
+                    c.sources.iter().try_for_each(executable_path)?;
+                }
                 owner(&c.chown)?;
             }
             StepKind::Add(a) => {
@@ -93,6 +96,19 @@ fn context_path(src: &Located<String>) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// A program copied with its libraries: one absolute path, as the loader
+/// would be given it.
+fn executable_path(src: &Located<String>) -> Result<(), Problem> {
+    if src.value.starts_with('/') && !src.value.contains(['*', '?', '[']) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        src.pos,
+        format!("`{}` is not the absolute path of one program", src.value),
+    )
+    .hint("with `libraries: true`, list each executable by its full path in the stage, e.g. `/usr/bin/curl`"))
 }
 
 fn owner(chown: &Option<Located<String>>) -> Result<(), Problem> {

@@ -107,6 +107,7 @@ pub const LITERAL_FIELDS: &[Field] = &[
     field(STEP, "parents"),
     field(STEP, "chmod"),
     field(STEP, "link"),
+    field(STEP, "libraries"),
     field(STEP, "mode"),
     field(MOUNT, "type"),
     field(MOUNT, "sharing"),

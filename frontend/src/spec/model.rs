@@ -277,6 +277,8 @@ pub struct CopyStep {
     pub chown: Option<Located<String>>,
     pub chmod: Option<u32>,
     pub link: bool,
+    /// Copy the (ELF executable) sources with their shared libraries.
+    pub libraries: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -222,6 +222,11 @@ pub struct StepSyntax {
     /// copy: put the files in an independent layer (rebases without invalidation).
     #[schemars(with = "Option<bool>")]
     pub link: Option<Spanned<bool>>,
+    /// copy: the sources are ELF executables; copy each with every shared
+    /// library it needs (resolved as the dynamic loader would), all at
+    /// their own paths.
+    #[schemars(with = "Option<bool>")]
+    pub libraries: Option<Spanned<bool>>,
 
     /// write: the file's content.
     #[schemars(with = "Option<String>")]

@@ -19,7 +19,15 @@ fn options_of(kind: &str) -> &'static [&'static str] {
             "env", "workdir", "user", "network", "security", "mounts", "cache",
         ],
         "copy" => &[
-            "from", "to", "include", "exclude", "parents", "chown", "chmod", "link",
+            "from",
+            "to",
+            "include",
+            "exclude",
+            "parents",
+            "chown",
+            "chmod",
+            "link",
+            "libraries",
         ],
         "add" => &["to", "chown", "chmod"],
         "mkdir" => &["mode", "chown"],
@@ -176,8 +184,12 @@ impl Checker<'_> {
         })
     }
 
-    fn copy(&self, s: StepSyntax) -> Result<CopyStep, Problem> {
-        let sources = paths(s.copy.expect("kind"), "copy")?;
+    fn copy(&self, mut s: StepSyntax) -> Result<CopyStep, Problem> {
+        let libraries = s.libraries.as_ref().is_some_and(|b| b.value);
+        if libraries {
+            libraries_alone(&s)?;
+        }
+        let sources = paths(s.copy.take().expect("kind"), "copy")?;
         if let (Some(parents), Some(include)) = (&s.parents, &s.include) {
             if parents.value && !include.is_empty() {
                 return Err(Problem::new(
@@ -188,6 +200,7 @@ impl Checker<'_> {
             }
         }
         Ok(CopyStep {
+            libraries,
             sources,
             from: s.from.map(located),
             to: s.to.map(located),
@@ -259,6 +272,33 @@ impl Checker<'_> {
             chmod: s.chmod.map(|m| m.value.0),
         })
     }
+}
+
+/// `libraries: true` copies each file to its own path, from a stage: the
+/// options that place or change files do not go with it.
+fn libraries_alone(s: &StepSyntax) -> Result<(), Problem> {
+    let at = s.libraries.as_ref().map(pos).unwrap_or_default();
+    if s.from.is_none() {
+        return Err(Problem::new(at, "`libraries: true` needs `from:`")
+            .hint("name the stage the programs were built in, e.g. `from: build`"));
+    }
+    let others = [
+        ("to", s.to.as_ref().map(pos)),
+        ("include", s.include.as_ref().map(|_| at)),
+        ("exclude", s.exclude.as_ref().map(|_| at)),
+        ("parents", s.parents.as_ref().map(pos)),
+        ("chown", s.chown.as_ref().map(pos)),
+        ("chmod", s.chmod.as_ref().map(pos)),
+        ("link", s.link.as_ref().map(pos)),
+    ];
+    if let Some((name, Some(p))) = others.into_iter().find(|(_, p)| p.is_some()) {
+        return Err(Problem::new(
+            p,
+            format!("`{name}` does not go with `libraries: true`"),
+        )
+        .hint("with `libraries: true` each program and library lands at its own path, as the loader looks for it there; copy it elsewhere in a second step"));
+    }
+    Ok(())
 }
 
 /// Which of `run`, `copy`, … the step is: exactly one.
@@ -360,6 +400,7 @@ fn set_options(s: &StepSyntax, step_pos: Pos) -> Vec<(&'static str, Pos)> {
         at("chown", &s.chown),
         at("chmod", &s.chmod),
         at("link", &s.link),
+        at("libraries", &s.libraries),
         at("content", &s.content),
         at("mode", &s.mode),
     ]
