@@ -2,6 +2,11 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+mod builds;
+
+#[allow(unused_imports)] // not every test file builds with flags
+pub use builds::*;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
