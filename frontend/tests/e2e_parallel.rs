@@ -15,7 +15,7 @@ stages:
     from: busybox:latest
     steps:
       - write: /base
-        content: base
+        content: "base\n"
       - parallel:
           one:
             - run: sleep 3 && cat /base > /one && echo one > /same
