@@ -211,6 +211,38 @@ def bench_parallel(runs):
     return rows
 
 
+def bench_parallel_group(runs):
+    """A `parallel` step group with two `sleep 3` branches against a stage
+    with one such step, on a daemon with DiffOp/MergeOp: the containerd
+    image store daemon of scripts/e2e-containerd-daemon.sh (Docker's
+    classic store runs the branches one after another)."""
+    host = must(["bash", str(REPO / "scripts" / "e2e-containerd-daemon.sh")]).stdout.strip()
+    env = dict(os.environ, DOCKER_HOST=host)
+    group = (SYNTAX + "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n"
+             "      - parallel:\n"
+             "          one: [{run: sleep 3 && echo one > /one}]\n"
+             "          two: [{run: sleep 3 && echo two > /two}]\n")
+    single = (SYNTAX + "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n"
+              "      - run: sleep 3 && echo one > /one\n")
+    times = {"group": [], "single": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in (("group", group), ("single", single)):
+            Path(tmp, f"{name}.yaml").write_text(text)
+        for _ in range(runs):
+            for name in times:
+                start = time.perf_counter()
+                r = run([DOCKER, "buildx", "build", "--progress=plain", "--no-cache",
+                         "--network", "none", "-f", str(Path(tmp, f"{name}.yaml")), tmp], env=env)
+                if r.returncode != 0:
+                    raise SystemExit(f"build failed:\n{r.stderr[-3000:]}")
+                times[name].append(time.perf_counter() - start)
+    one = statistics.median(times["single"])
+    ratio = statistics.median(times["group"]) / one
+    return [("`parallel` group of two `sleep 3` branches (containerd store)",
+             summary(times["group"], " s"),
+             f"ratio to one branch ({one:.2f} s): {ratio:.2f} (goal ≤ 1.3)")]
+
+
 TRANSFER = re.compile(r"transferring context: ([0-9.]+)(B|kB|KB|MB|GB)")
 UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9}
 
@@ -270,7 +302,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="fewer runs and a smaller context")
-    parser.add_argument("section", nargs="?", choices=["all", "corpus"], default="all",
+    parser.add_argument("section", nargs="?", choices=["all", "corpus", "parallel-group"],
+                        default="all",
                         help="`corpus`: only `stagecraft check` over bad and hostile inputs (no daemon)")
     args = parser.parse_args()
     runs = 2 if args.quick else args.runs
@@ -279,7 +312,10 @@ def main():
     if not Path(GNU_TIME).exists():
         raise SystemExit(f"{GNU_TIME} is missing: apt-get install time")
     rows = []
-    rows += bench_corpus(max(runs, 5))
+    if args.section == "parallel-group":
+        rows += bench_parallel_group(runs)
+    else:
+        rows += bench_corpus(max(runs, 5))
     if args.section == "all":
         rows += full_benchmarks(runs, args.quick)
     print(f"| benchmark | median (min–max) | notes |\n| --- | --- | --- |")
@@ -293,6 +329,7 @@ def full_benchmarks(runs, quick):
     rows += bench_compile(max(runs, 5), [10, 100, 1_000, 10_000])
     rows += bench_cached_rebuild(runs)
     rows += bench_parallel(runs)
+    rows += bench_parallel_group(runs)
     rows += bench_context(runs, 50 if quick else 500)
     rows += bench_image_and_cold_start(runs)
     return rows
