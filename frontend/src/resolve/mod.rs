@@ -101,8 +101,12 @@ pub fn resolve(spec: &Spec, options: &CompileOptions) -> Result<Resolved, SpecEr
 /// Resolves every stage with the args' defaults, so that `stagecraft check`
 /// reports what any build of the spec would.
 pub fn check_all(spec: &Spec, options: &CompileOptions) -> Result<(), SpecError> {
-    let names: Vec<String> = spec.stages.iter().map(|s| s.name.clone()).collect();
     let target = spec.default_target().to_string();
+    // The default target first: what a plain build meets, it meets first
+    // (the same cycle, named from the same stage, as through buildx).
+    let names: Vec<String> = std::iter::once(target.clone())
+        .chain(spec.stages.iter().map(|s| s.name.clone()))
+        .collect();
     resolve_from(spec, options, target, &names)
         .map(|_| ())
         .map_err(|p| p.in_file(&spec.file, &spec.text))
