@@ -94,11 +94,16 @@ pub fn resolve(spec: &Spec, options: &CompileOptions) -> Result<Resolved, SpecEr
 /// Resolves every stage with the args' defaults, so that `stagecraft check`
 /// reports what any build of the spec would.
 pub fn check_all(spec: &Spec, options: &CompileOptions) -> Result<(), SpecError> {
+    resolve_all(spec, options).map(|_| ())
+}
+
+/// Every stage resolved (in dependency order), the target being the one
+/// `options` asks for: what the linter judges.
+pub fn resolve_all(spec: &Spec, options: &CompileOptions) -> Result<Resolved, SpecError> {
+    let at_file = |p: Problem| p.in_file(&spec.file, &spec.text);
+    let target = target_stage(spec, options).map_err(at_file)?;
     let names: Vec<String> = spec.stages.iter().map(|s| s.name.clone()).collect();
-    let target = spec.default_target().to_string();
-    resolve_from(spec, options, target, &names)
-        .map(|_| ())
-        .map_err(|p| p.in_file(&spec.file, &spec.text))
+    resolve_from(spec, options, target, &names).map_err(at_file)
 }
 
 fn resolve_from(
