@@ -148,7 +148,7 @@ fn undefined(cx: &Context, step: &Step, name: &str, known: &BTreeSet<String>) ->
     };
     let mut found = Found::new(
         pos,
-        format!("`${name}` is not a declared arg nor set in the step's environment"),
+        format!("`${name}` is neither a declared arg nor set in the step's environment"),
         hint,
     );
     found.end_line = pos.line;

@@ -230,7 +230,7 @@ fn duplicates_in(stage: &Stage) -> Vec<Found> {
         match seen.get(&key) {
             Some(first) => found.push(Found::new(
                 port.pos,
-                format!("port {key} is already exposed on line {first}"),
+                format!("port {key} is listed twice in `expose` (first on line {first})"),
                 "remove this entry",
             )),
             None => {
