@@ -217,6 +217,9 @@ pub fn looks_secret(name: &str) -> bool {
         && !words.iter().any(|w| NOT_SECRET_WORDS.contains(&w.as_str()))
 }
 
+/// An `env:` mapping of the model.
+type EnvMap = Vec<(String, Located<String>)>;
+
 const SECRET_HINT: &str = "use a secret mount on the steps that need it \
      (`mounts: [{type: secret, id: NAME, env: NAME}]`, `--secret id=NAME,env=NAME`): it is \
      never stored in the image, its history or the build cache";
@@ -242,7 +245,7 @@ fn secrets_in_arg_or_env(cx: &Context) -> Vec<Found> {
         found.push(Found::new(arg.pos, message, SECRET_HINT));
     }
     for stage in &cx.spec.stages {
-        let mut env: Vec<(&str, &Vec<(String, Located<String>)>)> = vec![
+        let mut env: Vec<(&str, &EnvMap)> = vec![
             ("the stage's env", &stage.env),
             ("the image's env", &stage.image.env),
         ];
