@@ -307,3 +307,50 @@ fn the_longest_chain_of_stages_lints_on_a_small_stack() {
     // 999 undefined variables, and the final image runs as root.
     assert_eq!(found, 1_000);
 }
+
+/// Edits of the all-rules spec (each a character deleted, or a token
+/// inserted at a line's start) that still parse are linted without a
+/// panic.
+#[test]
+fn edits_of_the_all_rules_spec_lint_without_panic() {
+    let text = std::fs::read_to_string(repo().join(ALL_RULES)).unwrap();
+    let options = CompileOptions::new(Platform::parse("linux/amd64").unwrap());
+    let ignore = vec![
+        "secrets.txt".to_string(),
+        "!x".to_string(),
+        "**/a[b-".to_string(),
+    ];
+    let mut edits: Vec<String> = Vec::new();
+    let bounds: Vec<usize> = (0..=text.len())
+        .filter(|i| text.is_char_boundary(*i))
+        .collect();
+    for pair in bounds.windows(2) {
+        let mut deleted = text.clone();
+        deleted.replace_range(pair[0]..pair[1], "");
+        edits.push(deleted);
+    }
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset + line.len() - line.trim_start().len();
+        for inserted in ["$", "${", "'", "\"", "- run: $X\n", "\\", "é"] {
+            let mut grown = text.clone();
+            grown.insert_str(start, inserted);
+            edits.push(grown);
+        }
+        offset += line.len();
+    }
+    let mut linted = 0;
+    for edit in &edits {
+        let Ok(spec) = stagecraft::spec::parse(ALL_RULES, edit.as_bytes()) else {
+            continue;
+        };
+        let outcome = std::panic::catch_unwind(|| lint::lint(&spec, &options, &ignore));
+        assert!(outcome.is_ok(), "lint panicked on:\n{edit}");
+        linted += 1;
+    }
+    assert!(
+        linted > 500,
+        "only {linted} of {} edits parsed",
+        edits.len()
+    );
+}

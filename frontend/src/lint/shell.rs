@@ -93,26 +93,9 @@ fn split_words(script: &str) -> Vec<Vec<String>> {
                     in_word = true;
                 }
             },
-            '\'' => {
+            '\'' | '"' => {
                 in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
-                    }
-                    word.push(q);
-                }
-            }
-            '"' => {
-                in_word = true;
-                while let Some(q) = chars.next() {
-                    match q {
-                        '"' => break,
-                        '\\' if matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => {
-                            word.push(chars.next().expect("peeked"));
-                        }
-                        _ => word.push(q),
-                    }
-                }
+                quoted(c, &mut chars, &mut word);
             }
             '#' if !in_word => {
                 for q in chars.by_ref() {
@@ -142,6 +125,20 @@ fn split_words(script: &str) -> Vec<Vec<String>> {
     end_word(&mut word, &mut in_word, &mut commands);
     commands.retain(|c| !c.is_empty());
     commands
+}
+
+/// Appends the text of a quoted string (after its opening `quote`) to
+/// `word`; in double quotes, `\` escapes `"`, `\`, `$` and a backquote.
+fn quoted(quote: char, chars: &mut std::iter::Peekable<std::str::Chars>, word: &mut String) {
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == quote => break,
+            '\\' if quote == '"' && matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => {
+                word.push(chars.next().expect("peeked"));
+            }
+            _ => word.push(c),
+        }
+    }
 }
 
 /// Every `$NAME` and `${NAME…}` the shell expands in `script` (not those
@@ -382,6 +379,14 @@ mod tests {
         let set = assigned("X=1; export Y=2 Z; for f in *; do read -r line; done; local w");
         let set: Vec<&str> = set.iter().map(String::as_str).collect();
         assert_eq!(set, vec!["X", "Y", "Z", "f", "line", "w"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_without_panic(script in "[ -~\n\t$'\"\\\\{}é]{0,80}") {
+            let _ = (commands(&script), expansions(&script), assigned(&script));
+            let _ = (installs(&script), apt_updates(&script));
+        }
     }
 
     #[test]
