@@ -207,6 +207,10 @@ fn expansion_at(script: &str, start: usize) -> (Option<Expansion>, usize) {
         let name = body[..len].to_string();
         return (Some(Expansion { name, guarded }), start + skipped + len);
     }
+    // `$$`, `$?`, `$1`…: one special character, not the start of a name.
+    if rest.starts_with(|c: char| "$@*#?-!".contains(c) || c.is_ascii_digit()) {
+        return (None, start + 1);
+    }
     let len = name_len(rest);
     if len == 0 {
         return (None, start);
@@ -356,6 +360,7 @@ mod tests {
             ]
         );
         assert_eq!(names(r#"echo "it's $X""#), vec![("X".into(), false)]);
+        assert_eq!(names("echo $$PID_SUFFIX $?X $1Y"), vec![]);
     }
 
     #[test]
