@@ -25,8 +25,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Parse and validate a spec; prints nothing when it is valid.
-    Check { file: PathBuf },
+    /// Validate a spec and lint it: errors and warnings go to stderr.
+    /// Exits 1 when the spec is invalid, or has warnings under
+    /// `lint: {error: true}`; warnings alone exit 0.
+    Check {
+        file: PathBuf,
+        /// The build context, whose `.dockerignore` copies are checked
+        /// against (default: the spec's directory).
+        #[arg(long)]
+        context: Option<PathBuf>,
+    },
     /// Compile a spec to a BuildKit LLB Definition on stdout (for `buildctl build`).
     Compile {
         file: PathBuf,
@@ -58,7 +66,7 @@ enum Format {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Check { file } => check(&file),
+        Cmd::Check { file, context } => check(&file, context),
         Cmd::Compile {
             file,
             target,
@@ -94,12 +102,35 @@ fn load(file: &PathBuf) -> Result<spec::Spec> {
 }
 
 /// Parses the spec and resolves every stage with the args' defaults, so
-/// that what any build of it would refuse is reported now.
-fn check(file: &PathBuf) -> Result<()> {
+/// that what any build of it would refuse is reported now; then lints it.
+fn check(file: &PathBuf, context: Option<PathBuf>) -> Result<()> {
     let spec = load(file)?;
     let options = CompileOptions::new(Platform::host());
-    stagecraft::resolve::check_all(&spec, &options)?;
-    Ok(())
+    let context = context.unwrap_or_else(|| match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    });
+    let ignore = read_dockerignore(&context)?;
+    let report = stagecraft::lint::lint(&spec, &options, &ignore)?;
+    let mut stderr = std::io::stderr().lock();
+    // Warnings are advice: a closed stderr does not fail the check.
+    let _ = stagecraft::lint::write_warnings(&mut stderr, &spec, &report);
+    match report.failure(&spec) {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
+}
+
+/// The patterns of `DIR/.dockerignore`, none when there is no such file.
+fn read_dockerignore(context: &std::path::Path) -> Result<Vec<String>> {
+    let path = context.join(".dockerignore");
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(stagecraft::frontend::parse_dockerignore(
+            &String::from_utf8_lossy(&bytes),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 fn compile_cmd(

@@ -5,13 +5,15 @@
 //! dependency order, the images they need) → `compile` (resolved model →
 //! LLB through the `llb` builder, one file per step kind) → `frontend` /
 //! `gateway` (solve it on a daemon and return an image with the config
-//! from `image`). `options` holds what the command line adds to the spec.
+//! from `image`). `options` holds what the command line adds to the spec; `lint` warns
+//! about specs that build but likely not as meant.
 
 pub mod closure;
 pub mod compile;
 pub mod frontend;
 pub mod gateway;
 pub mod image;
+pub mod lint;
 pub mod llb;
 pub mod options;
 pub mod reference;

@@ -170,6 +170,7 @@ fn parallel_builds_client_and_server_that_talk_to_each_other() {
     let config = image_config(&image);
     assert_eq!(config["Entrypoint"], serde_json::json!(["/usr/bin/server"]));
     assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
+    assert_eq!(config["User"], "65532");
 
     let server = Container::start(&image, &[]);
     let network = format!("container:{}", server.id);
@@ -305,7 +306,7 @@ fn python_app_serves_with_compiled_deps_but_no_compiler() {
 fn static_site_serves_only_the_generated_pages() {
     let image = build_example("static-site", &[]);
     assert_eq!(
-        files_added_to("busybox:latest", &image),
+        files_added_to("busybox:1.35", &image),
         vec![
             "etc/localtime",
             "www/about.html",

@@ -130,7 +130,7 @@ stages:
 
     // `frontend.subrequests.describe` lists the requests answered.
     let text = print_request(&dir, &["--print=subrequests.describe"]);
-    for request in ["outline", "targets", "subrequests.describe"] {
+    for request in ["outline", "targets", "lint", "subrequests.describe"] {
         assert!(
             text.lines()
                 .any(|l| l.split_whitespace().next() == Some(request)),

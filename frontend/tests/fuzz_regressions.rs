@@ -20,6 +20,7 @@ fn past_fuzzer_findings_stay_fixed() {
             continue;
         };
         let options = CompileOptions::new(Platform::parse("linux/amd64").unwrap());
+        let _ = stagecraft::lint::lint(&spec, &options, &["*.md".to_string()]);
         if let Ok(first) = compile::compile(&spec, &options, &Offline) {
             let second = compile::compile(&spec, &options, &Offline)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

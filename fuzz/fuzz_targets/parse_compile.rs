@@ -1,5 +1,5 @@
-//! Any bytes through parse → validate → compile → marshal: errors are
-//! fine, panics, hangs and non-determinism are not.
+//! Any bytes through parse → validate → compile → marshal, and lint:
+//! errors are fine, panics, hangs and non-determinism are not.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let options = CompileOptions::new(Platform::parse("linux/amd64").unwrap());
+    let _ = stagecraft::lint::lint(&spec, &options, &["*.md".to_string()]);
     if let Ok(first) = compile::compile(&spec, &options, &Offline) {
         let second = compile::compile(&spec, &options, &Offline).expect("compiled once, must compile again");
         assert_eq!(first.definition.encode_to_vec(), second.definition.encode_to_vec());

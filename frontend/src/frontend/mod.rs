@@ -7,6 +7,8 @@ mod load;
 mod settings;
 mod subrequest;
 
+pub use load::parse_dockerignore;
+
 use std::collections::BTreeMap;
 
 use stagecraft_proto::{pb, RpcStatus};
@@ -155,11 +157,21 @@ async fn run() -> i32 {
 async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), FrontendError> {
     let inputs = bridge.inputs().await?;
     let settings = Settings::from_options(options, bridge.caps(), &inputs)?;
-    let loaded = load::spec_and_ignore(bridge, &settings, &inputs).await?;
+    let request = options.get("requestid").filter(|r| !r.is_empty());
+    let loaded = match load::spec_and_ignore(bridge, &settings, &inputs).await {
+        // The lint result carries an invalid spec's error, as buildx
+        // prints it with the warnings' layout.
+        Err(FrontendError::Spec { error, text }) if request == Some(subrequest::LINT) => {
+            let answer = subrequest::lint_error(&error, &text);
+            return Ok(bridge.return_metadata(answer).await?);
+        }
+        loaded => loaded?,
+    };
     let spec = loaded.spec;
-    if let Some(request) = options.get("requestid").filter(|r| !r.is_empty()) {
+    if let Some(request) = request {
         let compile_options = settings.compile_options(&settings.build_platform, &[]);
-        return match subrequest::answer(request, &spec, &compile_options)? {
+        let ignore = &loaded.context_excludes;
+        return match subrequest::answer(request, &spec, &compile_options, ignore)? {
             Some(metadata) => Ok(bridge.return_metadata(metadata).await?),
             None => Err(FrontendError::Options(format!(
                 "unsupported request {request}"

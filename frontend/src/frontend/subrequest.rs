@@ -1,6 +1,6 @@
 //! Subrequests: questions about the build instead of a build
-//! (`docker buildx build --call targets|outline`, `--print` on buildx
-//! 0.13). Answers use the JSON shapes of BuildKit's `frontend/subrequests`
+//! (`docker buildx build --call targets|outline|check`, `--print` on
+//! buildx 0.13). Answers use the JSON shapes of BuildKit's `frontend/subrequests`
 //! packages, so buildx prints them as it does for Dockerfiles.
 
 use std::collections::BTreeMap;
@@ -10,41 +10,79 @@ use serde_json::{json, Value};
 
 use super::FrontendError;
 use crate::compile::{self, CompileOptions};
-use crate::spec::{LineRange, Spec};
+use crate::lint;
+use crate::spec::{LineRange, Spec, SpecError};
 
 pub const DESCRIBE: &str = "frontend.subrequests.describe";
 pub const OUTLINE: &str = "frontend.outline";
 pub const TARGETS: &str = "frontend.targets";
+pub const LINT: &str = "frontend.lint";
 const VERSION: &str = "1.0.0";
 
 /// The metadata answering `request`, or `None` for an unknown request.
+/// `ignore`: the context's `.dockerignore` patterns, which lint checks
+/// copies against.
 pub fn answer(
     request: &str,
     spec: &Spec,
     options: &CompileOptions,
+    ignore: &[String],
 ) -> Result<Option<BTreeMap<String, Vec<u8>>>, FrontendError> {
     let (json, text) = match request {
         DESCRIBE => describe(),
         TARGETS => targets(spec),
         OUTLINE => outline(spec, options)?,
+        LINT => {
+            let answer = match lint::lint(spec, options, ignore) {
+                Ok(report) => lint::buildkit_results(spec, &report),
+                Err(error) => lint::buildkit_spec_error(&error, &spec.text),
+            };
+            return Ok(Some(lint_metadata(answer)));
+        }
         _ => return Ok(None),
     };
+    Ok(Some(metadata(&json, text, VERSION)))
+}
+
+/// The lint answer for a spec that cannot be read.
+pub fn lint_error(error: &SpecError, text: &str) -> BTreeMap<String, Vec<u8>> {
+    lint_metadata(lint::buildkit_spec_error(error, text))
+}
+
+/// A lint result also says how buildx should exit (`result.statuscode`):
+/// 1 when there are warnings or an error, as for a Dockerfile.
+fn lint_metadata(answer: lint::LintAnswer) -> BTreeMap<String, Vec<u8>> {
+    let mut metadata = metadata(&answer.json, answer.text, lint::LINT_VERSION);
+    metadata.insert(
+        "result.statuscode".to_string(),
+        answer.status.to_string().into_bytes(),
+    );
+    metadata
+}
+
+fn metadata(json: &Value, text: String, version: &str) -> BTreeMap<String, Vec<u8>> {
     let mut metadata = BTreeMap::new();
     metadata.insert(
         "result.json".to_string(),
-        serde_json::to_vec_pretty(&json).expect("plain JSON"),
+        serde_json::to_vec_pretty(json).expect("plain JSON"),
     );
     metadata.insert("result.txt".to_string(), text.into_bytes());
-    metadata.insert("version".to_string(), VERSION.as_bytes().to_vec());
-    Ok(Some(metadata))
+    metadata.insert("version".to_string(), version.as_bytes().to_vec());
+    metadata
 }
 
 fn describe() -> (Value, String) {
     let request = |name: &str, description: &str, opts: Value| {
+        let mut metadata = vec![
+            json!({"name": "result.json", "description": ""}),
+            json!({"name": "result.txt", "description": ""}),
+        ];
+        if name == LINT {
+            metadata.push(json!({"name": "result.statuscode", "description": ""}));
+        }
         json!({
             "name": name, "version": VERSION, "type": "rpc", "description": description,
-            "opts": opts, "inputs": null, "refs": null,
-            "metadata": [{"name": "result.json", "description": ""}, {"name": "result.txt", "description": ""}],
+            "opts": opts, "inputs": null, "refs": null, "metadata": metadata,
         })
     };
     let list = vec![
@@ -58,6 +96,7 @@ fn describe() -> (Value, String) {
             "List all targets current build supports",
             json!([]),
         ),
+        request(LINT, "Lint a build spec", json!([])),
         request(DESCRIBE, "List available subrequest types", json!([])),
     ];
     let text = table(

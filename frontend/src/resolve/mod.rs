@@ -101,15 +101,20 @@ pub fn resolve(spec: &Spec, options: &CompileOptions) -> Result<Resolved, SpecEr
 /// Resolves every stage with the args' defaults, so that `stagecraft check`
 /// reports what any build of the spec would.
 pub fn check_all(spec: &Spec, options: &CompileOptions) -> Result<(), SpecError> {
-    let target = spec.default_target().to_string();
-    // The default target first: what a plain build meets, it meets first
-    // (the same cycle, named from the same stage, as through buildx).
+    resolve_all(spec, options).map(|_| ())
+}
+
+/// Every stage resolved (in dependency order), the target being the one
+/// `options` asks for: what the linter judges.
+pub fn resolve_all(spec: &Spec, options: &CompileOptions) -> Result<Resolved, SpecError> {
+    let at_file = |p: Problem| p.in_file(&spec.file, &spec.text);
+    let target = target_stage(spec, options).map_err(at_file)?;
+    // The target first: what a build of it meets, this meets first (the
+    // same cycle, named from the same stage, as through buildx).
     let names: Vec<String> = std::iter::once(target.clone())
         .chain(spec.stages.iter().map(|s| s.name.clone()))
         .collect();
-    resolve_from(spec, options, target, &names)
-        .map(|_| ())
-        .map_err(|p| p.in_file(&spec.file, &spec.text))
+    resolve_from(spec, options, target, &names).map_err(at_file)
 }
 
 fn resolve_from(

@@ -40,6 +40,7 @@ const ADD: &str = "AddSourceSyntax";
 const IMAGE: &str = "ImageSyntax";
 const HEALTHCHECK: &str = "HealthcheckSyntax";
 const FILE: &str = "SpecFile";
+const LINT: &str = "LintSyntax";
 
 /// Every field that takes `${ARG}`.
 pub const ARG_FIELDS: &[(Field, Substitution)] = &[
@@ -88,6 +89,9 @@ pub const LITERAL_FIELDS: &[Field] = &[
     field(FILE, "args"),
     field(FILE, "stages"),
     field(FILE, "target"),
+    field(FILE, "lint"),
+    field(LINT, "skip"),
+    field(LINT, "error"),
     field(STAGE, "description"),
     field(STAGE, "steps"),
     field(STAGE, "image"),

@@ -47,6 +47,17 @@ pub struct Spec {
     pub stages: Vec<Stage>,
     pub matrices: Vec<Matrix>,
     pub target: Option<Located<String>>,
+    /// The `lint:` settings; read by [`crate::lint`] only.
+    pub lint: LintSettings,
+}
+
+/// Which lint rules apply, as the spec's `lint:` says. Rule names are
+/// checked by the linter, which knows them.
+#[derive(Debug, Clone, Default)]
+pub struct LintSettings {
+    pub skip: Vec<Located<String>>,
+    /// `error: true`, and where it is written.
+    pub error: Option<Located<bool>>,
 }
 
 impl Spec {

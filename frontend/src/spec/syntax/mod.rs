@@ -39,6 +39,20 @@ pub struct SpecFile {
     /// The stage built by default; else the last stage.
     #[schemars(with = "Option<String>")]
     pub target: Option<Spanned<String>>,
+    /// Which lint rules `stagecraft check` and `--call=check` apply (docs/lint.md).
+    pub lint: Option<LintSyntax>,
+}
+
+/// The linter's settings for this spec.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintSyntax {
+    /// Rules not to apply, by name (`UnusedArg`), or `all`.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub skip: Option<Vec<Spanned<String>>>,
+    /// Report lint warnings as errors: `stagecraft check` and `--call=check` fail.
+    #[schemars(with = "Option<bool>")]
+    pub error: Option<Spanned<bool>>,
 }
 
 /// Why the file could not be read as a [`SpecFile`].
@@ -65,7 +79,7 @@ impl SpecFile {
     }
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["version", "args", "stages", "target"];
+const TOP_LEVEL_KEYS: &[&str] = &["version", "args", "stages", "target", "lint"];
 
 /// Reads a [`SpecFile`], noting in `over` where a stage too many is.
 struct FileSeed<'c> {
@@ -92,6 +106,7 @@ impl<'de> de::DeserializeSeed<'de> for FileSeed<'_> {
                     args: None,
                     stages: None,
                     target: None,
+                    lint: None,
                 };
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
@@ -102,6 +117,7 @@ impl<'de> de::DeserializeSeed<'de> for FileSeed<'_> {
                             file.stages = Some(map.next_value_seed(capped)?);
                         }
                         "target" => file.target = Some(map.next_value()?),
+                        "lint" => file.lint = Some(map.next_value()?),
                         k if k.starts_with("x-") => {
                             map.next_value::<de::IgnoredAny>()?;
                         }

@@ -92,6 +92,17 @@ pub fn validate(file: SpecFile, text: &str) -> Result<Spec, Problem> {
         None => None,
     };
     drop(checker);
+    let lint = file
+        .lint
+        .map_or_else(LintSettings::default, |l| LintSettings {
+            skip: l
+                .skip
+                .unwrap_or_default()
+                .iter()
+                .map(|s| Located::new(s.value.clone(), pos(s)))
+                .collect(),
+            error: l.error.map(|e| Located::new(e.value, pos(&e))),
+        });
     Ok(Spec {
         file: String::new(),
         text: String::new(),
@@ -99,6 +110,7 @@ pub fn validate(file: SpecFile, text: &str) -> Result<Spec, Problem> {
         stages,
         matrices,
         target,
+        lint,
     })
 }
 
