@@ -108,7 +108,7 @@ TRIXIE_PKGS=(docker.io docker-cli docker-buildx)
 # openssh-client: ssh-agent for the `--ssh` test; iproute2: the second
 # (containerd-store) daemon's bridge, scripts/e2e-containerd-daemon.sh.
 BOOKWORM_PKGS=(iptables debootstrap busybox-static docker-registry ca-certificates curl procps
-  openssh-client iproute2)
+  openssh-client iproute2 graphviz)
 
 pkg_installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
 

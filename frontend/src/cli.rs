@@ -51,10 +51,29 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "pb")]
         format: Format,
     },
+    /// Draw what a spec builds: stages, their bases, what they copy from
+    /// each other, the target's stages set apart (Graphviz DOT or Mermaid).
+    Graph {
+        file: PathBuf,
+        /// The stage whose build is set apart (default: the spec's target).
+        #[arg(long)]
+        target: Option<String>,
+        /// Override a declared arg, `NAME=value`; repeatable.
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
     /// Print the JSON Schema of spec v1.
     Schema,
     /// Run as a BuildKit gateway frontend (the image's entrypoint).
     Frontend,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,6 +93,12 @@ pub fn run() -> i32 {
             platform,
             format,
         } => compile_cmd(&file, target, &build_args, platform, format),
+        Cmd::Graph {
+            file,
+            target,
+            build_args,
+            format,
+        } => graph_cmd(&file, target, &build_args, format),
         Cmd::Schema => write_stdout(spec::json_schema().as_bytes()),
         Cmd::Frontend => return stagecraft::frontend::main(),
     };
@@ -175,6 +200,24 @@ fn compile_cmd(
     std::mem::forget(compiled);
     std::mem::forget(spec);
     written
+}
+
+fn graph_cmd(
+    file: &PathBuf,
+    target: Option<String>,
+    build_args: &[String],
+    format: GraphFormat,
+) -> Result<()> {
+    let spec = load(file)?;
+    let mut options = CompileOptions::new(Platform::host());
+    options.target = target;
+    options.build_args = parse_build_args(build_args)?;
+    let graph = stagecraft::graph::graph(&spec, &options)?;
+    let text = match format {
+        GraphFormat::Dot => stagecraft::graph::dot(&graph),
+        GraphFormat::Mermaid => stagecraft::graph::mermaid(&graph),
+    };
+    write_stdout(text.as_bytes())
 }
 
 fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>> {

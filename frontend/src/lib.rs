@@ -12,6 +12,7 @@ pub mod closure;
 pub mod compile;
 pub mod frontend;
 pub mod gateway;
+pub mod graph;
 pub mod image;
 pub mod lint;
 pub mod llb;
