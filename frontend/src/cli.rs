@@ -179,11 +179,22 @@ fn compile_cmd(
     options.build_platform = host;
     options.target = target;
     options.build_args = parse_build_args(build_args)?;
-    let compiled = compile::compile(&spec, &options, &compile::Offline)?;
+    let build = stagecraft::resolve::resolve(&spec, &options)?;
+    // The resolved build holds its own copy of every stage it needs: the
+    // spec as written is not needed past here, and freeing it before the
+    // LLB is built keeps the two from being in memory at once.
+    let spec_file = spec.file.clone();
+    drop(spec);
+    let compiled = compile::compile_resolved(
+        &build,
+        &options,
+        &compile::Offline,
+        &compile::Closures::default(),
+    )?;
     for unused in &compiled.unused_build_args {
         eprintln!(
             "warning: build arg `{unused}` is not declared in {}",
-            spec.file
+            spec_file
         );
     }
     let written = match format {
@@ -198,7 +209,7 @@ fn compile_cmd(
     // The process ends right after this; freeing a large graph piece by
     // piece would only add to the wall time.
     std::mem::forget(compiled);
-    std::mem::forget(spec);
+    std::mem::forget(build);
     written
 }
 

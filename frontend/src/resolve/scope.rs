@@ -54,6 +54,9 @@ impl ArgScope {
     /// says: `env` values keep the names that are not args, for the
     /// compiler to take from the variables set before them.
     pub fn substitute(&self, text: &mut Located<String>, how: Substitution) -> Result<(), Problem> {
+        if !text.value.contains('$') {
+            return Ok(()); // most values: nothing to do, nothing to allocate
+        }
         let lookup = |name: &str| self.values.get(name).cloned();
         let result = match how {
             Substitution::Args => args::substitute(&text.value, &lookup),
