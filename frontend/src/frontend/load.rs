@@ -51,7 +51,7 @@ async fn spec(
     let filename = settings.filename.trim_start_matches("./").to_string();
     let spec_def = match inputs.get(&settings.spec_local) {
         Some(def) => def.clone(),
-        None => definition_file(settings, &filename),
+        None => definition_file(settings, &filename, daemon_encoding(bridge)),
     };
     let spec_vertex = result_vertex(&spec_def);
     let reference = bridge.solve(spec_def, Vec::new()).await?;
@@ -62,6 +62,11 @@ async fn spec(
     let spec = spec::parse(&filename, &bytes)
         .map_err(|e| FrontendError::spec(e, &String::from_utf8_lossy(&bytes)))?;
     Ok((spec, spec_vertex))
+}
+
+/// How the daemon's Go code encodes ops (see `llb::marshal`).
+fn daemon_encoding(bridge: &crate::gateway::Bridge) -> llb::Encoding {
+    llb::Encoding::of_daemon(bridge.caps().llb.iter())
 }
 
 /// The digest of the op a Definition's result comes from.
@@ -78,7 +83,7 @@ fn result_vertex(def: &pb::Definition) -> String {
 /// with which the daemon's Dockerfile frontend read the file to find the
 /// `# syntax=` line: BuildKit merges the two, so the spec is transferred
 /// and shown once.
-fn definition_file(settings: &Settings, filename: &str) -> pb::Definition {
+fn definition_file(settings: &Settings, filename: &str, encoding: llb::Encoding) -> pb::Definition {
     let mut paths = vec![filename.to_string(), format!("{filename}.dockerignore")];
     // That frontend also accepts a lower-case `dockerfile`.
     if let Some(dir) = filename
@@ -98,10 +103,16 @@ fn definition_file(settings: &Settings, filename: &str) -> pb::Definition {
         },
         OpMeta::named(format!("[internal] load build definition from {filename}")),
     );
-    llb::marshal(&state, None)
+    llb::marshal(&state, None, encoding)
 }
 
-fn local_files(settings: &Settings, local: &str, files: &[String], name: String) -> pb::Definition {
+fn local_files(
+    settings: &Settings,
+    local: &str,
+    files: &[String],
+    name: String,
+    encoding: llb::Encoding,
+) -> pb::Definition {
     let state = llb::local(
         local,
         &LocalOptions {
@@ -113,7 +124,7 @@ fn local_files(settings: &Settings, local: &str, files: &[String], name: String)
         },
         OpMeta::named(name),
     );
-    llb::marshal(&state, None)
+    llb::marshal(&state, None, encoding)
 }
 
 async fn dockerignore(
@@ -126,6 +137,7 @@ async fn dockerignore(
         &settings.context_local,
         &[FILE.to_string()],
         "[internal] load .dockerignore".to_string(),
+        daemon_encoding(bridge),
     );
     let reference = bridge.solve(def, Vec::new()).await?;
     // A missing file is the common case, not an error.
