@@ -51,6 +51,18 @@ impl Drop for Image {
     }
 }
 
+/// With `--no-cache` BuildKit solves every op of the build afresh, and an
+/// op that another build solves at the same moment (one from the same base
+/// image, say) is merged into it and misses the cache there too: a
+/// concurrent test would see a step it expects cached run again. So each
+/// build with `--no-cache` starts from `image` under a tag of its own,
+/// whose source op no other test has.
+fn private_base(image: &str, name: &str) -> Image {
+    let tag = Image::new(&format!("base-{name}"));
+    docker(&["tag", image, &tag.0]);
+    tag
+}
+
 /// `docker buildx build` of `dir/build.yaml` with extra environment.
 fn buildx_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = docker_cmd();
@@ -316,8 +328,9 @@ fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn secrets_reach_the_step_as_file_and_env_but_no_image_layer() {
+    let base = private_base("busybox:latest", "secrets");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   app:
     from: busybox:latest
@@ -330,7 +343,8 @@ stages:
         mounts:
           - {type: secret, id: api-token, required: true}
           - {type: secret, id: env-token, env: TOKEN, required: true}
-"#,
+"#
+        .replace("busybox:latest", &base.0),
     );
     let file_secret = unique("file-secret");
     let env_secret = unique("env-secret");
@@ -456,8 +470,9 @@ impl Drop for SshAgent {
 fn ssh_mounts_reach_the_clients_agent() {
     // Debian's perl-base speaks the agent protocol: ask for the identities
     // (request 11) and print each key's comment from the answer (12).
+    let base = private_base("debian:bookworm-slim", "ssh");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   app:
     from: debian:bookworm-slim
@@ -478,7 +493,8 @@ stages:
             }' > /agent-keys
         mounts:
           - {type: ssh, required: true}
-"#,
+"#
+        .replace("debian:bookworm-slim", &base.0),
     );
     let comment = unique("stagecraft-e2e-key");
     let agent = SshAgent::with_new_key(&dir.path, &comment);
@@ -743,8 +759,9 @@ stages:
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn no_cache_reruns_every_step_and_no_cache_filter_only_that_stages() {
+    let base = private_base("busybox:latest", "no-cache");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   deps:
     from: busybox:latest
@@ -757,7 +774,8 @@ stages:
         from: deps
         to: /deps-id
       - run: cat /proc/sys/kernel/random/uuid > /app-id
-"#,
+"#
+        .replace("busybox:latest", &base.0),
     );
     let deps_step = "[deps 2/2] RUN cat /proc/sys/kernel/random/uuid > /deps-id";
     let app_step = "[app 3/3] RUN cat /proc/sys/kernel/random/uuid > /app-id";
@@ -833,8 +851,9 @@ stages:
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn network_flag_sets_the_default_that_steps_can_override_and_add_host_reaches_etc_hosts() {
+    let base = private_base("busybox:latest", "network");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   app:
     from: busybox:latest
@@ -844,7 +863,8 @@ stages:
         network: none
       - run: ls /sys/class/net > /net-host
         network: host
-"#,
+"#
+        .replace("busybox:latest", &base.0),
     );
     let host_interfaces: BTreeSet<String> = std::fs::read_dir("/sys/class/net")
         .unwrap()
