@@ -268,6 +268,10 @@ impl<'a> Compiler<'a> {
                 }
                 NamedContext::Local(local) => Ok(Base::empty(self.named_local(&local, from))),
                 NamedContext::State(state) => Ok(Base::empty(state)),
+                NamedContext::ImageState(state, config) => Ok(Base {
+                    config: *config,
+                    ..Base::empty(state)
+                }),
             };
         }
         if from == "scratch" {
@@ -344,7 +348,7 @@ impl<'a> Compiler<'a> {
             .cloned()
         {
             Some(NamedContext::Local(local)) => return self.named_local(&local, "context"),
-            Some(NamedContext::State(state)) => return state,
+            Some(NamedContext::State(state) | NamedContext::ImageState(state, _)) => return state,
             _ => {}
         }
         if let Some(state) = &self.context {
@@ -389,7 +393,7 @@ impl<'a> Compiler<'a> {
                     )
                 }
                 NamedContext::Local(local) => (self.named_local(&local, &name), name),
-                NamedContext::State(state) => (state, name),
+                NamedContext::State(state) | NamedContext::ImageState(state, _) => (state, name),
             });
         }
         if name == "scratch" {

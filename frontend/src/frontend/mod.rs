@@ -3,6 +3,7 @@
 //! each target platform, solve, and return the images with their configs.
 
 mod load;
+mod remote;
 mod settings;
 mod subrequest;
 
@@ -153,8 +154,16 @@ async fn run() -> i32 {
 
 async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), FrontendError> {
     let inputs = bridge.inputs().await?;
-    let settings = Settings::from_options(options, bridge.caps(), &inputs)?;
+    let mut settings = Settings::from_options(options, bridge.caps(), &inputs)?;
     let loaded = load::spec_and_ignore(bridge, &settings, &inputs).await?;
+    if let Some(context) = loaded.remote_context {
+        // The compiler takes a main context given as a state like any
+        // named context of the context's name.
+        let key = crate::reference::context_key(&settings.context_local);
+        settings
+            .named_contexts
+            .insert(key, compile::NamedContext::State(context));
+    }
     let spec = loaded.spec;
     if let Some(request) = options.get("requestid").filter(|r| !r.is_empty()) {
         let compile_options = settings.compile_options(&settings.build_platform, &[]);
@@ -169,6 +178,14 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
     for (index, platform) in settings.platforms.iter().enumerate() {
         let mut compile_options = settings.compile_options(platform, &loaded.context_excludes);
         compile_options.caps = Some(bridge.caps().llb.clone());
+        for (name, layout) in &settings.oci_layouts {
+            let session = settings.session_id.as_deref();
+            let context = layout
+                .named_context(bridge, name, session, platform)
+                .await?;
+            let key = crate::reference::context_key(name);
+            compile_options.named_contexts.insert(key, context);
+        }
         let resolved =
             resolve_images(bridge, &spec, &compile_options, &settings.resolve_mode).await?;
         let compiled = compile::compile(&spec, &compile_options, &resolved)
