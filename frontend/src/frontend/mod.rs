@@ -2,6 +2,7 @@
 //! `# syntax=<our image>`. Load the spec through the daemon, compile it for
 //! each target platform, solve, and return the images with their configs.
 
+mod limits;
 mod load;
 mod remote;
 mod settings;
@@ -190,7 +191,6 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
             resolve_images(bridge, &spec, &compile_options, &settings.resolve_mode).await?;
         let compiled = compile::compile(&spec, &compile_options, &resolved)
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
-        check_request_size(&compiled.definition)?;
         if index == 0 {
             warn_unknown_names(
                 bridge,
@@ -206,8 +206,13 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
         let cache_imports = settings.cache_imports.clone();
         let id = settings.multi_platform.then(|| platform.to_string());
         solves.spawn(async move {
-            let reference = bridge.solve(compiled.definition, cache_imports).await?;
-            Ok::<_, GatewayError>((
+            use stagecraft_proto::Message;
+            let size = compiled.definition.encoded_len();
+            let reference = bridge
+                .solve(compiled.definition, cache_imports)
+                .await
+                .map_err(|e| limits::solve_error(e, size))?;
+            Ok::<_, FrontendError>((
                 index,
                 PlatformResult {
                     platform: id,
@@ -406,21 +411,6 @@ async fn warn(bridge: &Bridge, spec: &Spec, vertex: &str, short: &str, detail: &
     {
         eprintln!("stagecraft frontend: cannot send warning: {e}");
     }
-}
-
-/// BuildKit's gateway accepts requests up to gRPC's default 4 MiB; say so
-/// plainly instead of failing with a transport error.
-fn check_request_size(definition: &pb::Definition) -> Result<(), FrontendError> {
-    use stagecraft_proto::Message;
-    const DAEMON_LIMIT: usize = 4 << 20;
-    let size = definition.encoded_len();
-    if size > DAEMON_LIMIT - 64 * 1024 {
-        return Err(FrontendError::Options(format!(
-            "the compiled build is {:.1} MiB; BuildKit accepts at most 4 MiB per request — split the spec or build fewer stages at once",
-            size as f64 / (1 << 20) as f64
-        )));
-    }
-    Ok(())
 }
 
 /// The platform a worker reports, in our form.
