@@ -111,7 +111,9 @@ CTD_LOG=/var/log/$NAME-containerd.log
 DAEMON_PATH=$ROOT/usr/sbin:$ROOT/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-# A failing command that is not checked otherwise still says where it was.
+# A failing command that is not checked otherwise still says where it was
+# (-E: in functions too).
+set -E
 trap 'echo "[newest-daemon] ERROR: line $LINENO: $BASH_COMMAND failed" >&2' ERR
 
 # ---------------------------------------------------------------- processes
@@ -171,17 +173,18 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
   log "reading $SUITE's package lists from $mirror (private apt state: $APT_DIR)"
   quiet apt_private apt-get update -q
+  # apt keeps the server's dates on the lists; this stamp is ours.
+  touch "$APT_DIR/updated"
 }
 
 lists_fresh() {
-  local f
-  f=$(find "$APT_DIR/lists" -maxdepth 1 -name "*_${SUITE}_InRelease" -newermt "-$REFRESH_SECS seconds" 2>/dev/null | head -n1)
-  [ -n "$f" ]
+  [ -n "$(find "$APT_DIR/updated" -newermt "-$REFRESH_SECS seconds" 2>/dev/null)" ]
 }
 
 # candidate_version PKG: forky's version, or nothing when forky has no such package.
 candidate_version() {
-  apt_private apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n1
+  { apt_private apt-cache show --no-all-versions "$1" 2>/dev/null || true; } |
+    sed -n 's/^Version: //p' | head -n1
 }
 
 # Dies unless forky has every package, each needing no newer glibc than ours.

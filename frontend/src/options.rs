@@ -14,8 +14,11 @@ pub enum NamedContext {
     Image(String),
     /// A client directory, sent as the local source of this name.
     Local(String),
-    /// A graph the caller passed in (gateway inputs).
+    /// A graph the caller passed in (gateway inputs), or a URL's source.
     State(llb::State),
+    /// An image's filesystem and config that are not a registry reference
+    /// (an OCI layout the client holds).
+    ImageState(llb::State, Box<crate::image::ImageConfig>),
 }
 
 /// Everything besides the spec that decides the result.

@@ -208,8 +208,9 @@ stages:
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn no_cache_reruns_every_step_and_no_cache_filter_only_that_stages() {
+    let base = private_base("busybox:latest", "no-cache");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   deps:
     from: busybox:latest
@@ -222,7 +223,8 @@ stages:
         from: deps
         to: /deps-id
       - run: cat /proc/sys/kernel/random/uuid > /app-id
-"#,
+"#
+        .replace("busybox:latest", &base.0),
     );
     let deps_step = "[deps 2/2] RUN cat /proc/sys/kernel/random/uuid > /deps-id";
     let app_step = "[app 3/3] RUN cat /proc/sys/kernel/random/uuid > /app-id";

@@ -303,8 +303,9 @@ stages:
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn network_flag_sets_the_default_that_steps_can_override_and_add_host_reaches_etc_hosts() {
+    let base = private_base("busybox:latest", "network");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   app:
     from: busybox:latest
@@ -314,7 +315,8 @@ stages:
         network: none
       - run: ls /sys/class/net > /net-host
         network: host
-"#,
+"#
+        .replace("busybox:latest", &base.0),
     );
     let host_interfaces: BTreeSet<String> = std::fs::read_dir("/sys/class/net")
         .unwrap()

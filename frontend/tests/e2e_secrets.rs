@@ -60,8 +60,9 @@ fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 #[test]
 #[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
 fn secrets_reach_the_step_as_file_and_env_but_no_image_layer() {
+    let base = private_base("busybox:latest", "secrets");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   app:
     from: busybox:latest
@@ -74,7 +75,8 @@ stages:
         mounts:
           - {type: secret, id: api-token, required: true}
           - {type: secret, id: env-token, env: TOKEN, required: true}
-"#,
+"#
+        .replace("busybox:latest", &base.0),
     );
     let file_secret = unique("file-secret");
     let env_secret = unique("env-secret");
@@ -200,8 +202,9 @@ impl Drop for SshAgent {
 fn ssh_mounts_reach_the_clients_agent() {
     // Debian's perl-base speaks the agent protocol: ask for the identities
     // (request 11) and print each key's comment from the answer (12).
+    let base = private_base("debian:bookworm-slim", "ssh");
     let dir = TempDir::with_spec(
-        r#"version: 1
+        &r#"version: 1
 stages:
   app:
     from: debian:bookworm-slim
@@ -222,7 +225,8 @@ stages:
             }' > /agent-keys
         mounts:
           - {type: ssh, required: true}
-"#,
+"#
+        .replace("debian:bookworm-slim", &base.0),
     );
     let comment = unique("stagecraft-e2e-key");
     let agent = SshAgent::with_new_key(&dir.path, &comment);

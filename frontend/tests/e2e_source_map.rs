@@ -2,7 +2,7 @@
 //! Dockerfile frontend shows its Dockerfile lines: BuildKit attaches the
 //! source map of the Definition to the error of the failing vertex.
 //!
-//! On BuildKit ≥ 0.19 (dockerd 28) the solver re-encodes every op with Go's
+//! On BuildKit ≥ 0.18 (dockerd 28) the solver re-encodes every op with Go's
 //! protobuf and names the vertex by the digest of those bytes, while the
 //! source map keeps the frontend's digests: an op that Stagecraft encoded
 //! differently from Go lost its lines (`stagecraft_proto::canonical`). The

@@ -1,29 +1,31 @@
-//! LLB ops in the byte form BuildKit's Go code gives them.
+//! LLB ops in the byte form BuildKit's own Go code gives them.
 //!
-//! Since BuildKit 0.19 the solver decodes every op a frontend sends and
+//! Since BuildKit 0.18 the solver decodes every op a frontend sends and
 //! marshals it again with Go's deterministic protobuf encoding
 //! (`solver/llbsolver/vertex.go`, `recomputeDigests`); the digest of those
-//! bytes is the vertex's name from then on. Everything else in the
-//! Definition that is keyed by digest is NOT renamed: the source map
-//! (`Source.locations`) in particular. An op whose bytes differ from Go's
-//! therefore loses its source lines in error messages, and shares no cache
-//! with the same op from a Go frontend.
+//! bytes is the vertex's name from then on. What else the Definition keys
+//! by digest is NOT renamed: the source map (`Source.locations`) in
+//! particular, so an op whose bytes differ from Go's loses its source lines
+//! in error messages (and a warning sent for it names no vertex).
 //!
-//! prost differs from Go in two ways that matter for `pb.Op`:
+//! Two Go encodings matter, because the daemon's own Dockerfile frontend
+//! reads the spec with an op that Stagecraft repeats byte for byte, so that
+//! BuildKit merges the two and transfers the spec once:
 //!
-//! * Go writes a oneof after all other fields ("to preserve compatibility
-//!   with historic wire output", protobuf-go `internal/impl`,
-//!   `order.LegacyFieldOrder`); prost writes every field in field-number
-//!   order, so `Op.op` (fields 2–7) would come before `platform` (10) and
-//!   `constraints` (11);
-//! * in a map entry prost leaves out a key or value that equals its
-//!   default, where Go always writes both (`SourceOp.attrs`, `BuildOp`).
+//! * google.golang.org/protobuf (BuildKit ≥ 0.17) writes a oneof after all
+//!   other fields ("to preserve compatibility with historic wire output",
+//!   `order.LegacyFieldOrder`): `Op.op` (fields 2–7) after `platform` (10)
+//!   and `constraints` (11);
+//! * gogo/protobuf (BuildKit ≤ 0.16, e.g. dockerd 26) writes every field in
+//!   field-number order, as prost does.
 //!
-//! Every other message an op contains either has no oneof or has it after
-//! its other fields (`FileAction`, `UserOpt`), and has no map, so prost's
-//! encoding of it is already Go's. The unit tests below pin both
-//! differences; the end-to-end suite checks that a failing step keeps its
-//! source lines on dockerd 28, which re-encodes.
+//! Both write a map entry's key and value even when empty, which prost
+//! leaves out (`SourceOp.attrs`, `BuildOp`). Every other message an op
+//! contains either has no oneof or has it after its other fields
+//! (`FileAction`, `UserOpt`), and has no map, so prost's encoding of it is
+//! already Go's. The unit tests pin the differences against a digest
+//! BuildKit computed; the end-to-end suite checks source lines on both
+//! kinds of daemon.
 
 use std::collections::BTreeMap;
 
@@ -32,13 +34,39 @@ use prost::Message;
 
 use crate::pb;
 
-/// `op` encoded as Go's `proto.MarshalOptions{Deterministic: true}` does.
-/// (A `BuildOp`'s nested Definition, deprecated and never made by
-/// Stagecraft, keeps prost's encoding.)
-pub fn encode_op(op: &pb::Op) -> Vec<u8> {
+/// Which Go protobuf library's bytes to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// google.golang.org/protobuf, `Deterministic: true` (BuildKit ≥ 0.17).
+    #[default]
+    GoProtobuf,
+    /// gogo/protobuf with stable map order (BuildKit ≤ 0.16).
+    Gogo,
+}
+
+impl Encoding {
+    /// The encoding of the daemon whose LLB capabilities these are:
+    /// `exec.validexitcode` came with BuildKit 0.17, the release that
+    /// replaced gogo/protobuf with google.golang.org/protobuf.
+    pub fn of_daemon<'a>(mut llb_caps: impl Iterator<Item = &'a String>) -> Encoding {
+        if llb_caps.any(|c| c == crate::caps::llb::EXEC_VALID_EXIT_CODE) {
+            Encoding::GoProtobuf
+        } else {
+            Encoding::Gogo
+        }
+    }
+}
+
+/// `op` as BuildKit's Go code of that `encoding` marshals it. (A
+/// `BuildOp`'s nested Definition, deprecated and never made by Stagecraft,
+/// keeps prost's encoding.)
+pub fn encode_op(op: &pb::Op, encoding: Encoding) -> Vec<u8> {
     let mut buf = Vec::with_capacity(op.encoded_len() + 16);
     for input in &op.inputs {
         encoding::message::encode(1, input, &mut buf);
+    }
+    if encoding == Encoding::Gogo {
+        encode_oneof(op, &mut buf);
     }
     if let Some(platform) = &op.platform {
         encoding::message::encode(10, platform, &mut buf);
@@ -46,14 +74,19 @@ pub fn encode_op(op: &pb::Op) -> Vec<u8> {
     if let Some(constraints) = &op.constraints {
         encoding::message::encode(11, constraints, &mut buf);
     }
-    // The oneof last, as Go does.
-    match &op.op {
-        Some(pb::op::Op::Source(source)) => length_delimited(3, &encode_source(source), &mut buf),
-        Some(pb::op::Op::Build(build)) => length_delimited(5, &encode_build(build), &mut buf),
-        Some(other) => other.encode(&mut buf),
-        None => {}
+    if encoding == Encoding::GoProtobuf {
+        encode_oneof(op, &mut buf);
     }
     buf
+}
+
+fn encode_oneof(op: &pb::Op, buf: &mut Vec<u8>) {
+    match &op.op {
+        Some(pb::op::Op::Source(source)) => length_delimited(3, &encode_source(source), buf),
+        Some(pb::op::Op::Build(build)) => length_delimited(5, &encode_build(build), buf),
+        Some(other) => other.encode(buf),
+        None => {}
+    }
 }
 
 fn encode_source(source: &pb::SourceOp) -> Vec<u8> {
@@ -139,10 +172,22 @@ mod tests {
     }
 
     #[test]
-    fn the_oneof_comes_last_like_go() {
+    fn go_protobuf_writes_the_oneof_last_and_gogo_in_number_order() {
         let op = image_op();
-        assert_eq!(field_order(&op.encode_to_vec()), [1, 3, 10, 11]);
-        assert_eq!(field_order(&encode_op(&op)), [1, 10, 11, 3]);
+        let go = encode_op(&op, Encoding::GoProtobuf);
+        assert_eq!(field_order(&go), [1, 10, 11, 3]);
+        assert_eq!(field_order(&encode_op(&op, Encoding::Gogo)), [1, 3, 10, 11]);
+    }
+
+    #[test]
+    fn the_daemon_caps_tell_the_encoding() {
+        let old = ["exec.meta.base".to_string()];
+        let new = [
+            "exec.meta.base".to_string(),
+            "exec.validexitcode".to_string(),
+        ];
+        assert_eq!(Encoding::of_daemon(old.iter()), Encoding::Gogo);
+        assert_eq!(Encoding::of_daemon(new.iter()), Encoding::GoProtobuf);
     }
 
     /// The digest dockerd 28.5 (BuildKit, protobuf-go) gives the image
@@ -165,7 +210,7 @@ mod tests {
             ..pb::Op::default()
         };
         assert_eq!(
-            hex::encode(sha2::Sha256::digest(encode_op(&op))),
+            hex::encode(sha2::Sha256::digest(encode_op(&op, Encoding::GoProtobuf))),
             "e1432b8e2054abb034451c15f0a8ad49d07f5892ca266016226fec77e95d20a0"
         );
     }
@@ -182,8 +227,13 @@ mod tests {
 
     #[test]
     fn the_canonical_bytes_decode_to_the_same_op() {
-        for op in [image_op(), pb::Op::default()] {
-            assert_eq!(pb::Op::decode(encode_op(&op).as_slice()).unwrap(), op);
+        for encoding in [Encoding::GoProtobuf, Encoding::Gogo] {
+            for op in [image_op(), pb::Op::default()] {
+                assert_eq!(
+                    pb::Op::decode(encode_op(&op, encoding).as_slice()).unwrap(),
+                    op
+                );
+            }
         }
         let build = pb::Op {
             op: Some(pb::op::Op::Build(pb::BuildOp {
@@ -194,6 +244,7 @@ mod tests {
             })),
             ..pb::Op::default()
         };
-        assert_eq!(pb::Op::decode(encode_op(&build).as_slice()).unwrap(), build);
+        let bytes = encode_op(&build, Encoding::GoProtobuf);
+        assert_eq!(pb::Op::decode(bytes.as_slice()).unwrap(), build);
     }
 }

@@ -26,8 +26,12 @@ pub mod llb {
     pub const SOURCE_HTTP: &str = "source.http";
     pub const SOURCE_HTTP_CHECKSUM: &str = "source.http.checksum";
     pub const SOURCE_HTTP_PERM: &str = "source.http.perm";
+    pub const SOURCE_OCI_LAYOUT: &str = "source.ocilayout";
 
     pub const EXEC_META_BASE: &str = "exec.meta.base";
+    /// BuildKit 0.17 and later; never required by an op, only looked for
+    /// in the daemon's list (`canonical::Encoding::of_daemon`).
+    pub const EXEC_VALID_EXIT_CODE: &str = "exec.validexitcode";
     pub const EXEC_META_NETWORK: &str = "exec.meta.network";
     pub const EXEC_META_SECURITY: &str = "exec.meta.security";
     pub const EXEC_MOUNT_BIND: &str = "exec.mount.bind";

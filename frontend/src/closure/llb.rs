@@ -91,7 +91,7 @@ mod tests {
     }
 
     fn file_ops(state: &State) -> Vec<(pb::FileOp, Vec<pb::Input>)> {
-        llb::marshal(state, None)
+        llb::marshal(state, None, llb::Encoding::default())
             .def
             .iter()
             .map(|bytes| pb::Op::decode(bytes.as_slice()).unwrap())
@@ -186,10 +186,12 @@ mod tests {
         let one = llb::marshal(
             &copy_closure(&State::scratch(), &source(), &closure(), OpMeta::default()),
             None,
+            llb::Encoding::default(),
         );
         let two = llb::marshal(
             &copy_closure(&State::scratch(), &source(), &closure(), OpMeta::default()),
             None,
+            llb::Encoding::default(),
         );
         assert_eq!(one, two);
     }

@@ -127,7 +127,15 @@ fn compile_inner(
         data: build.text.clone().into_bytes(),
         language: "YAML".to_string(),
     });
-    let definition = llb::marshal(&result.state, source.as_ref());
+    // The daemon's own encoding when its caps are known (the frontend), the
+    // current BuildKit's otherwise (the CLI).
+    let encoding = options
+        .caps
+        .as_ref()
+        .map_or(llb::Encoding::default(), |caps| {
+            llb::Encoding::of_daemon(caps.iter())
+        });
+    let definition = llb::marshal(&result.state, source.as_ref(), encoding);
     check_caps(&definition, options, build)?;
     Ok(Compiled {
         definition,

@@ -17,7 +17,7 @@ impl Compiler<'_> {
             .cloned()
         {
             Some(NamedContext::Local(local)) => return self.named_local(&local, "context"),
-            Some(NamedContext::State(state)) => return state,
+            Some(NamedContext::State(state) | NamedContext::ImageState(state, _)) => return state,
             _ => {}
         }
         if let Some(state) = &self.context {
@@ -63,6 +63,10 @@ impl Compiler<'_> {
             }
             Some(NamedContext::Local(local)) => Ok(Base::empty(self.named_local(&local, name))),
             Some(NamedContext::State(state)) => Ok(Base::empty(state)),
+            Some(NamedContext::ImageState(state, config)) => Ok(Base {
+                config: *config,
+                ..Base::empty(state)
+            }),
             None => unreachable!("resolution classified `{name}` as a named context"),
         }
     }
@@ -83,7 +87,7 @@ impl Compiler<'_> {
                     llb::image(&pinned, platform, meta)
                 }
                 Some(NamedContext::Local(local)) => self.named_local(&local, name),
-                Some(NamedContext::State(state)) => state,
+                Some(NamedContext::State(state) | NamedContext::ImageState(state, _)) => state,
                 None => unreachable!("resolution classified `{name}` as a named context"),
             },
             Source::Scratch => State::scratch(),

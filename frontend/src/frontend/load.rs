@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use stagecraft_proto::pb;
 
+use super::remote::{self, Remote};
 use super::settings::Settings;
 use super::FrontendError;
-use crate::llb::{self, LocalOptions, OpMeta};
+use crate::llb::{self, CopyOptions, FileOp, LocalOptions, OpMeta, State};
 use crate::spec::{self, Spec};
 
 pub struct Loaded {
@@ -16,6 +17,8 @@ pub struct Loaded {
     pub context_excludes: Vec<String>,
     /// Digest of the op that loaded the spec: warnings are attached to it.
     pub spec_vertex: String,
+    /// The main context when it is a URL: the checkout or the download.
+    pub remote_context: Option<State>,
 }
 
 /// Fetches the spec and `.dockerignore` at the same time: they are
@@ -25,6 +28,9 @@ pub async fn spec_and_ignore(
     settings: &Settings,
     inputs: &HashMap<String, pb::Definition>,
 ) -> Result<Loaded, FrontendError> {
+    if let Some(remote) = &settings.remote_context {
+        return from_remote(bridge, settings, inputs, remote).await;
+    }
     let ignore = async {
         if inputs.contains_key(&settings.context_local) {
             Ok(Vec::new())
@@ -39,7 +45,69 @@ pub async fn spec_and_ignore(
         spec,
         context_excludes: context_excludes?,
         spec_vertex,
+        remote_context: None,
     })
+}
+
+/// A context given as a URL: the spec comes from it too, unless buildx
+/// sends the spec from the client (as the Dockerfile frontend does). No
+/// `.dockerignore` applies: nothing is transferred from the client.
+async fn from_remote(
+    bridge: &crate::gateway::Bridge,
+    settings: &Settings,
+    inputs: &HashMap<String, pb::Definition>,
+    remote: &Remote,
+) -> Result<Loaded, FrontendError> {
+    let encoding = daemon_encoding(bridge);
+    let filename = settings.filename.trim_start_matches("./").to_string();
+    let (context, spec_path) = match remote {
+        Remote::Git { .. } => (
+            remote.state(format!("[internal] load {}", remote.describe())),
+            filename.clone(),
+        ),
+        Remote::Http(_) => http_context(bridge, remote, encoding, &filename).await?,
+    };
+    let (spec, spec_vertex) = if settings.spec_is_local || inputs.contains_key(&settings.spec_local)
+    {
+        spec(bridge, settings, inputs).await?
+    } else {
+        let def = llb::marshal(&context, None, encoding);
+        read_spec(bridge, def, &spec_path, &filename).await?
+    };
+    Ok(Loaded {
+        spec,
+        context_excludes: Vec::new(),
+        spec_vertex,
+        remote_context: Some(context),
+    })
+}
+
+/// The context of an HTTP URL, as the Dockerfile frontend makes it: an
+/// archive unpacked, else the file itself, which is then the spec. Returns
+/// the context and the path of the spec in it.
+async fn http_context(
+    bridge: &crate::gateway::Bridge,
+    remote: &Remote,
+    encoding: llb::Encoding,
+    filename: &str,
+) -> Result<(State, String), FrontendError> {
+    const FILE: &str = "context";
+    let download = remote.state("[internal] load remote build context".to_string());
+    let reference = bridge
+        .solve(llb::marshal(&download, None, encoding), Vec::new())
+        .await?;
+    let header = bridge.read_file(&reference, FILE, 1024).await?;
+    if !remote::is_archive(&header) {
+        return Ok((download, FILE.to_string()));
+    }
+    let unpack = CopyOptions {
+        attempt_unpack: true,
+        ..CopyOptions::default()
+    };
+    let unpacked = FileOp::on(&State::scratch())
+        .copy(&download, &format!("/{FILE}"), "/", unpack)
+        .into_state(OpMeta::named("[internal] unpack remote build context"));
+    Ok((unpacked, filename.to_string()))
 }
 
 /// The parsed spec and the digest of the op that loaded it.
@@ -51,17 +119,33 @@ async fn spec(
     let filename = settings.filename.trim_start_matches("./").to_string();
     let spec_def = match inputs.get(&settings.spec_local) {
         Some(def) => def.clone(),
-        None => definition_file(settings, &filename),
+        None => definition_file(settings, &filename, daemon_encoding(bridge)),
     };
-    let spec_vertex = result_vertex(&spec_def);
-    let reference = bridge.solve(spec_def, Vec::new()).await?;
+    read_spec(bridge, spec_def, &filename, &filename).await
+}
+
+/// Solves `def`, reads the spec at `path` in its result and parses it as
+/// the file `name`.
+async fn read_spec(
+    bridge: &crate::gateway::Bridge,
+    def: pb::Definition,
+    path: &str,
+    name: &str,
+) -> Result<(Spec, String), FrontendError> {
+    let spec_vertex = result_vertex(&def);
+    let reference = bridge.solve(def, Vec::new()).await?;
     let bytes = bridge
-        .read_file(&reference, &filename, spec::MAX_SPEC_BYTES + 1)
+        .read_file(&reference, path, spec::MAX_SPEC_BYTES + 1)
         .await
-        .map_err(|e| FrontendError::Options(format!("cannot read the spec `{filename}`: {e}")))?;
-    let spec = spec::parse(&filename, &bytes)
+        .map_err(|e| FrontendError::Options(format!("cannot read the spec `{name}`: {e}")))?;
+    let spec = spec::parse(name, &bytes)
         .map_err(|e| FrontendError::spec(e, &String::from_utf8_lossy(&bytes)))?;
     Ok((spec, spec_vertex))
+}
+
+/// How the daemon's Go code encodes ops (see `llb::marshal`).
+fn daemon_encoding(bridge: &crate::gateway::Bridge) -> llb::Encoding {
+    llb::Encoding::of_daemon(bridge.caps().llb.iter())
 }
 
 /// The digest of the op a Definition's result comes from.
@@ -78,7 +162,7 @@ fn result_vertex(def: &pb::Definition) -> String {
 /// with which the daemon's Dockerfile frontend read the file to find the
 /// `# syntax=` line: BuildKit merges the two, so the spec is transferred
 /// and shown once.
-fn definition_file(settings: &Settings, filename: &str) -> pb::Definition {
+fn definition_file(settings: &Settings, filename: &str, encoding: llb::Encoding) -> pb::Definition {
     let mut paths = vec![filename.to_string(), format!("{filename}.dockerignore")];
     // That frontend also accepts a lower-case `dockerfile`.
     if let Some(dir) = filename
@@ -98,10 +182,16 @@ fn definition_file(settings: &Settings, filename: &str) -> pb::Definition {
         },
         OpMeta::named(format!("[internal] load build definition from {filename}")),
     );
-    llb::marshal(&state, None)
+    llb::marshal(&state, None, encoding)
 }
 
-fn local_files(settings: &Settings, local: &str, files: &[String], name: String) -> pb::Definition {
+fn local_files(
+    settings: &Settings,
+    local: &str,
+    files: &[String],
+    name: String,
+    encoding: llb::Encoding,
+) -> pb::Definition {
     let state = llb::local(
         local,
         &LocalOptions {
@@ -113,7 +203,7 @@ fn local_files(settings: &Settings, local: &str, files: &[String], name: String)
         },
         OpMeta::named(name),
     );
-    llb::marshal(&state, None)
+    llb::marshal(&state, None, encoding)
 }
 
 async fn dockerignore(
@@ -126,6 +216,7 @@ async fn dockerignore(
         &settings.context_local,
         &[FILE.to_string()],
         "[internal] load .dockerignore".to_string(),
+        daemon_encoding(bridge),
     );
     let reference = bridge.solve(def, Vec::new()).await?;
     // A missing file is the common case, not an error.

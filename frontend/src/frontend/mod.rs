@@ -3,7 +3,9 @@
 //! each target platform, solve, and return the images with their configs.
 
 mod closures;
+mod limits;
 mod load;
+mod remote;
 mod settings;
 mod subrequest;
 
@@ -156,7 +158,7 @@ async fn run() -> i32 {
 
 async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), FrontendError> {
     let inputs = bridge.inputs().await?;
-    let settings = Settings::from_options(options, bridge.caps(), &inputs)?;
+    let mut settings = Settings::from_options(options, bridge.caps(), &inputs)?;
     let request = options.get("requestid").filter(|r| !r.is_empty());
     let loaded = match load::spec_and_ignore(bridge, &settings, &inputs).await {
         // The lint result carries an invalid spec's error, as buildx
@@ -167,6 +169,14 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
         }
         loaded => loaded?,
     };
+    if let Some(context) = loaded.remote_context {
+        // The compiler takes a main context given as a state like any
+        // named context of the context's name.
+        let key = crate::reference::context_key(&settings.context_local);
+        settings
+            .named_contexts
+            .insert(key, compile::NamedContext::State(context));
+    }
     let spec = loaded.spec;
     if let Some(request) = request {
         let compile_options = settings.compile_options(&settings.build_platform, &[]);
@@ -182,6 +192,14 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
     for (index, platform) in settings.platforms.iter().enumerate() {
         let mut compile_options = settings.compile_options(platform, &loaded.context_excludes);
         compile_options.caps = Some(bridge.caps().llb.clone());
+        for (name, layout) in &settings.oci_layouts {
+            let session = settings.session_id.as_deref();
+            let context = layout
+                .named_context(bridge, name, session, platform)
+                .await?;
+            let key = crate::reference::context_key(name);
+            compile_options.named_contexts.insert(key, context);
+        }
         // One resolution per platform: its args (TARGETARCH…) differ.
         let build = crate::resolve::resolve(&spec, &compile_options)
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
@@ -196,7 +214,6 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
         let closures = closures::find(bridge, &spec, &compile_options, &build, &images).await?;
         let compiled = compile::compile_resolved(&build, &compile_options, &images, &closures)
             .map_err(|e| FrontendError::spec(e, &spec.text))?;
-        check_request_size(&compiled.definition)?;
         if index == 0 {
             warn_unknown_names(
                 bridge,
@@ -212,8 +229,13 @@ async fn build(bridge: &Bridge, options: &FrontendOptions) -> Result<(), Fronten
         let cache_imports = settings.cache_imports.clone();
         let id = settings.multi_platform.then(|| platform.to_string());
         solves.spawn(async move {
-            let reference = bridge.solve(compiled.definition, cache_imports).await?;
-            Ok::<_, GatewayError>((
+            use stagecraft_proto::Message;
+            let size = compiled.definition.encoded_len();
+            let reference = bridge
+                .solve(compiled.definition, cache_imports)
+                .await
+                .map_err(|e| limits::solve_error(e, size))?;
+            Ok::<_, FrontendError>((
                 index,
                 PlatformResult {
                     platform: id,
@@ -411,21 +433,6 @@ async fn warn(bridge: &Bridge, spec: &Spec, vertex: &str, short: &str, detail: &
     {
         eprintln!("stagecraft frontend: cannot send warning: {e}");
     }
-}
-
-/// BuildKit's gateway accepts requests up to gRPC's default 4 MiB; say so
-/// plainly instead of failing with a transport error.
-fn check_request_size(definition: &pb::Definition) -> Result<(), FrontendError> {
-    use stagecraft_proto::Message;
-    const DAEMON_LIMIT: usize = 4 << 20;
-    let size = definition.encoded_len();
-    if size > DAEMON_LIMIT - 64 * 1024 {
-        return Err(FrontendError::Options(format!(
-            "the compiled build is {:.1} MiB; BuildKit accepts at most 4 MiB per request — split the spec or build fewer stages at once",
-            size as f64 / (1 << 20) as f64
-        )));
-    }
-    Ok(())
 }
 
 /// The platform a worker reports, in our form.

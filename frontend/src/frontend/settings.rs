@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use stagecraft_proto::gateway::CacheOptionsEntry;
 use stagecraft_proto::pb;
 
-use super::{worker_platform, FrontendError};
+use super::{remote, worker_platform, FrontendError};
 use crate::compile::{CompileOptions, NamedContext};
 use crate::gateway::{DaemonCaps, FrontendOptions};
 use crate::llb::{self, Platform};
@@ -27,6 +27,14 @@ pub struct Settings {
     pub no_cache_stages: BTreeSet<String>,
     pub cache_imports: Vec<CacheOptionsEntry>,
     pub named_contexts: BTreeMap<String, NamedContext>,
+    /// `--build-context NAME=oci-layout://…` by NAME: the image's config
+    /// comes from the daemon, so these become named contexts later.
+    pub oci_layouts: BTreeMap<String, remote::OciLayout>,
+    /// The main context, when it is a URL rather than a client directory.
+    pub remote_context: Option<remote::Remote>,
+    /// buildx sends the spec from a client directory (`dockerfilekey`),
+    /// even when the context is a URL.
+    pub spec_is_local: bool,
     pub network: llb::Network,
     pub extra_hosts: Vec<(String, String)>,
     pub session_id: Option<String>,
@@ -59,6 +67,14 @@ impl Settings {
             None => vec![build_platform.clone()],
         };
         let no_cache = o.get("no-cache");
+        let context_local = o.get("contextkey").unwrap_or("context").to_string();
+        let remote_context = o
+            .get(&context_local)
+            .map(remote::main_context)
+            .transpose()
+            .map_err(FrontendError::Options)?
+            .flatten();
+        let (named_contexts, oci_layouts) = named_contexts(o, inputs)?;
         Ok(Settings {
             filename: o
                 .get("filename")
@@ -66,7 +82,9 @@ impl Settings {
                 .unwrap_or("Dockerfile")
                 .to_string(),
             spec_local: o.get("dockerfilekey").unwrap_or("dockerfile").to_string(),
-            context_local: o.get("contextkey").unwrap_or("context").to_string(),
+            spec_is_local: o.contains("dockerfilekey"),
+            context_local,
+            remote_context,
             target: o
                 .get("target")
                 .filter(|t| !t.is_empty())
@@ -88,7 +106,8 @@ impl Settings {
                 .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
                 .unwrap_or_default(),
             cache_imports: cache_imports(o.get("cache-imports"))?,
-            named_contexts: named_contexts(o, inputs)?,
+            named_contexts,
+            oci_layouts,
             network: match o.get("force-network-mode") {
                 Some("none") => llb::Network::None,
                 Some("host") => llb::Network::Host,
@@ -155,12 +174,14 @@ fn cache_imports(value: Option<&str>) -> Result<Vec<CacheOptionsEntry>, Frontend
         .collect())
 }
 
-/// `context:NAME` = `docker-image://ref` | `local:NAME` | `input:NAME`.
+/// `context:NAME` = `docker-image://ref` | `local:NAME` | `input:NAME` |
+/// a URL (see [`remote`]). OCI layouts are returned apart, by NAME.
 fn named_contexts(
     o: &FrontendOptions,
     inputs: &HashMap<String, pb::Definition>,
-) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
+) -> Result<NamedContexts, FrontendError> {
     let mut out = BTreeMap::new();
+    let mut layouts = BTreeMap::new();
     for (name, value) in o.with_prefix("context:") {
         let context = if let Some(reference) = value.strip_prefix("docker-image://") {
             NamedContext::Image(reference.to_string())
@@ -177,16 +198,26 @@ fn named_contexts(
                     .map_err(|e| FrontendError::Options(format!("input `{input}`: {e}")))?,
             )
         } else {
-            return Err(FrontendError::Options(format!(
-                "unsupported build context `{name}={value}`: use a directory or docker-image://REF"
-            )));
+            match remote::parse(value).map_err(FrontendError::Options)? {
+                Some(remote::RemoteContext::Remote(r)) => r.named_context(name),
+                Some(remote::RemoteContext::OciLayout(layout)) => {
+                    layouts.insert(name.to_string(), layout);
+                    continue;
+                }
+                None => return Err(FrontendError::Options(remote::unsupported(name, value))),
+            }
         };
         // Looked up by the short form of a name (`busybox` for
         // `busybox:latest`), as a `from:` value is.
         out.insert(crate::reference::context_key(name), context);
     }
-    Ok(out)
+    Ok((out, layouts))
 }
+
+type NamedContexts = (
+    BTreeMap<String, NamedContext>,
+    BTreeMap<String, remote::OciLayout>,
+);
 
 /// `add-hosts`: `host=ip` (or `host:ip`), comma separated.
 fn extra_hosts(value: &str) -> Result<Vec<(String, String)>, FrontendError> {

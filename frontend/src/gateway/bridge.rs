@@ -296,6 +296,37 @@ impl Bridge {
         Ok((response.digest, response.config))
     }
 
+    /// The manifest digest and config JSON of an image in an OCI layout
+    /// the client serves in session `session` as content store `store`.
+    pub async fn resolve_oci_layout_config(
+        &self,
+        reference: &str,
+        platform: &pb::Platform,
+        session: &str,
+        store: &str,
+        log_name: &str,
+    ) -> Result<(String, Vec<u8>), GatewayError> {
+        /// BuildKit's `sourceresolver.ResolverTypeOCILayout`.
+        const RESOLVER_OCI_LAYOUT: i32 = 1;
+        let request = gw::ResolveImageConfigRequest {
+            r#ref: reference.to_string(),
+            platform: Some(platform.clone()),
+            log_name: log_name.to_string(),
+            resolver_type: RESOLVER_OCI_LAYOUT,
+            session_id: session.to_string(),
+            store_id: store.to_string(),
+            ..gw::ResolveImageConfigRequest::default()
+        };
+        let response = self
+            .client
+            .clone()
+            .resolve_image_config(request)
+            .await
+            .map_err(GatewayError::call("resolve OCI layout config"))?
+            .into_inner();
+        Ok((response.digest, response.config))
+    }
+
     /// Shows a warning to the user (buildx prints it after the build).
     pub async fn warn(
         &self,

@@ -62,6 +62,9 @@ pub struct CopyOptions {
     pub create_dest_path: bool,
     pub allow_wildcard: bool,
     pub allow_empty_wildcard: bool,
+    /// A source that is a (compressed) tar archive is unpacked into
+    /// `dest` instead of copied, as a Dockerfile `ADD` of a local archive.
+    pub attempt_unpack: bool,
 }
 
 impl Default for CopyOptions {
@@ -76,6 +79,7 @@ impl Default for CopyOptions {
             create_dest_path: true,
             allow_wildcard: true,
             allow_empty_wildcard: false,
+            attempt_unpack: false,
         }
     }
 }
@@ -234,6 +238,7 @@ fn encode(action: Action, input: i64, caps: &mut BTreeSet<Cap>) -> pb::file_acti
                 create_dest_path: options.create_dest_path,
                 allow_wildcard: options.allow_wildcard,
                 allow_empty_wildcard: options.allow_empty_wildcard,
+                attempt_unpack_docker_compatibility: options.attempt_unpack,
                 timestamp: NO_TIMESTAMP,
                 include_patterns: options.include_patterns,
                 exclude_patterns: options.exclude_patterns,

@@ -98,7 +98,7 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llb::{image, marshal, Exec};
+    use crate::llb::{image, marshal, Encoding, Exec};
 
     #[test]
     fn round_trips_a_graph() {
@@ -113,8 +113,10 @@ mod tests {
             ..Exec::default()
         };
         let state = exec.run(&base, &platform, OpMeta::named("run"));
-        let def = marshal(&state, None);
-        let again = marshal(&from_definition(&def).unwrap(), None);
-        assert_eq!(def, again);
+        for encoding in [Encoding::GoProtobuf, Encoding::Gogo] {
+            let def = marshal(&state, None, encoding);
+            let again = marshal(&from_definition(&def).unwrap(), None, encoding);
+            assert_eq!(def, again);
+        }
     }
 }

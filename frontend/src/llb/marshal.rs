@@ -1,9 +1,10 @@
 //! Serializes the graph reachable from a result into a `pb.Definition`.
 //!
 //! Ops are written inputs-first, in depth-first order of the inputs as
-//! given, so the same graph always gives the same bytes; each op in Go's
-//! encoding (see `stagecraft_proto::canonical`), which is what BuildKit
-//! names it by, so the source map and metadata keys stay valid. Identical ops
+//! given, so the same graph always gives the same bytes; each op in the
+//! encoding of the daemon's Go code (see `stagecraft_proto::canonical`),
+//! which is what BuildKit names it by, so the source map, metadata and
+//! warnings name the vertices the daemon knows. Identical ops
 //! (same digest) are written once. Metadata and the source map are keyed by
 //! digest and live outside the ops, so they never change an op's digest.
 
@@ -11,7 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use stagecraft_proto::{canonical, pb};
+use stagecraft_proto::canonical::{self, Encoding};
+use stagecraft_proto::pb;
 
 use super::{Output, State, Vertex};
 
@@ -24,9 +26,14 @@ pub struct SourceFile {
     pub language: String,
 }
 
-/// Marshals everything `result` depends on.
-pub fn marshal(result: &State, source: Option<&SourceFile>) -> pb::Definition {
-    let mut m = Marshaller::default();
+/// Marshals everything `result` depends on, each op in `encoding`: the
+/// one the daemon's own Go code uses (`Encoding::of_daemon`), so that the
+/// daemon names every op by the digest written here.
+pub fn marshal(result: &State, source: Option<&SourceFile>, encoding: Encoding) -> pb::Definition {
+    let mut m = Marshaller {
+        encoding,
+        ..Marshaller::default()
+    };
     let mut def = pb::Definition::default();
     if let Some(output) = result.output() {
         let digest = m.vertex(&output.vertex);
@@ -38,7 +45,7 @@ pub fn marshal(result: &State, source: Option<&SourceFile>) -> pb::Definition {
             }],
             ..pb::Op::default()
         };
-        m.push(canonical::encode_op(&terminal), None);
+        m.push(canonical::encode_op(&terminal, m.encoding), None);
     }
     def.def = m.ops;
     def.metadata = m.metadata;
@@ -63,6 +70,7 @@ pub fn digest_of(bytes: &[u8]) -> String {
 
 #[derive(Default)]
 struct Marshaller {
+    encoding: Encoding,
     ops: Vec<Vec<u8>>,
     metadata: BTreeMap<String, pb::OpMetadata>,
     locations: BTreeMap<String, pb::Locations>,
@@ -107,7 +115,7 @@ impl Marshaller {
                 constraints: Some(pb::WorkerConstraints::default()),
                 op: Some(vertex.op.clone()),
             };
-            let digest = self.push(canonical::encode_op(&op), Some(vertex));
+            let digest = self.push(canonical::encode_op(&op, self.encoding), Some(vertex));
             self.done.insert(key, digest);
         }
         self.done[&(root as *const Vertex)].clone()

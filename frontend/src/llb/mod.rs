@@ -28,7 +28,8 @@ pub use import::{from_definition, ImportError};
 pub use marshal::{digest_of, marshal, SourceFile};
 pub use merge::merge;
 pub use platform::Platform;
-pub use source::{git, http, image, local, LocalOptions};
+pub use source::{git, http, image, local, oci_layout, LocalOptions};
+pub use stagecraft_proto::canonical::Encoding;
 
 /// Metadata that travels with an op but is not part of its digest: the
 /// progress name, cache control, capabilities and source location.

@@ -136,3 +136,26 @@ pub fn git(remote: &str, reference: Option<&str>, keep_git_dir: bool, meta: OpMe
     }
     source(identifier, attrs, None, caps, meta)
 }
+
+/// An image in an OCI layout the client holds (`--build-context
+/// NAME=oci-layout://…`): buildx serves the layout's content store in the
+/// build session as `store`; `reference` names the image by digest.
+pub fn oci_layout(
+    reference: &str,
+    session: Option<&str>,
+    store: &str,
+    platform: &Platform,
+    meta: OpMeta,
+) -> State {
+    let mut attrs = BTreeMap::from([("oci.store".to_string(), store.to_string())]);
+    if let Some(session) = session {
+        attrs.insert("oci.session".to_string(), session.to_string());
+    }
+    source(
+        format!("oci-layout://{reference}"),
+        attrs,
+        Some(platform),
+        BTreeSet::from([cap::SOURCE_OCI_LAYOUT.into()]),
+        meta,
+    )
+}

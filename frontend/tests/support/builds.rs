@@ -39,6 +39,18 @@ impl Drop for Image {
     }
 }
 
+/// With `--no-cache` BuildKit solves every op of the build afresh, and an
+/// op that another build solves at the same moment (one from the same base
+/// image, say) is merged into it and misses the cache there too: a
+/// concurrent test would see a step it expects cached run again. So each
+/// build with `--no-cache` starts from `image` under a tag of its own,
+/// whose source op no other test has.
+pub fn private_base(image: &str, name: &str) -> Image {
+    let tag = Image::new(&format!("base-{name}"));
+    docker(&["tag", image, &tag.0]);
+    tag
+}
+
 /// `docker buildx build` of `dir/build.yaml` with extra environment.
 pub fn buildx_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = docker_cmd();
