@@ -17,7 +17,7 @@
 #     reach the apt mirror, as on the main daemon.
 #   * buildx goes in as a CLI plugin of a private DOCKER_CONFIG; the CLI is
 #     the one of the unpacked docker-cli package.
-#   * busybox:latest, debian:bookworm-slim, debian:bookworm and the current
+#   * busybox:latest (and :1.35), debian:bookworm-slim, debian:bookworm and the current
 #     stagecraft:dev are copied from the main daemon (docker save | docker
 #     load); nothing is pulled.
 #
@@ -57,7 +57,7 @@ NEW_DOCKER=$ROOT/usr/bin/docker
 SUITE=forky
 # docker-init (docker run --init) is a link to tini-static; runc stays the system's.
 PACKAGES=(docker.io docker-cli docker-buildx containerd tini-static)
-IMAGES=(busybox:latest debian:bookworm-slim debian:bookworm stagecraft:dev)
+IMAGES=(busybox:latest busybox:1.35 debian:bookworm-slim debian:bookworm stagecraft:dev)
 SETUP_LOG=/var/log/stagecraft-newest-setup.log
 LOCK=/run/stagecraft-newest.lock
 WAIT_SECS=60
