@@ -286,12 +286,21 @@ impl Bridge {
             log_name: log_name.to_string(),
             ..gw::ResolveImageConfigRequest::default()
         };
+        self.image_config(request, "resolve image config").await
+    }
+
+    /// One `ResolveImageConfig` call: the manifest digest and config JSON.
+    async fn image_config(
+        &self,
+        request: gw::ResolveImageConfigRequest,
+        what: &'static str,
+    ) -> Result<(String, Vec<u8>), GatewayError> {
         let response = self
             .client
             .clone()
             .resolve_image_config(request)
             .await
-            .map_err(GatewayError::call("resolve image config"))?
+            .map_err(GatewayError::call(what))?
             .into_inner();
         Ok((response.digest, response.config))
     }
@@ -317,14 +326,8 @@ impl Bridge {
             store_id: store.to_string(),
             ..gw::ResolveImageConfigRequest::default()
         };
-        let response = self
-            .client
-            .clone()
-            .resolve_image_config(request)
+        self.image_config(request, "resolve OCI layout config")
             .await
-            .map_err(GatewayError::call("resolve OCI layout config"))?
-            .into_inner();
-        Ok((response.digest, response.config))
     }
 
     /// Shows a warning to the user (buildx prints it after the build).

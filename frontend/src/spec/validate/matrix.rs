@@ -3,7 +3,7 @@
 
 use serde_saphyr::Spanned;
 
-use super::names::is_identifier;
+use super::names::{in_name_characters, is_identifier};
 use super::pos;
 use crate::spec::args::BUILTIN_ARGS;
 use crate::spec::error::Problem;
@@ -87,7 +87,7 @@ pub(super) fn expand(stage: Stage, m: &MatrixKeys) -> Result<(Vec<Stage>, Matrix
     }
     let mut stages: Vec<Stage> = Vec::with_capacity(combinations.len());
     for values in combinations {
-        let words: Vec<String> = values.iter().map(|(_, v)| name_word(v)).collect();
+        let words: Vec<String> = values.iter().map(|(_, v)| in_name_characters(v)).collect();
         let name = format!("{}-{}", stage.name, words.join("-"));
         if let Some(same) = stages.iter().find(|s| s.name == name) {
             return Err(Problem::new(
@@ -119,19 +119,4 @@ pub(super) fn expand(stage: Stage, m: &MatrixKeys) -> Result<(Vec<Stage>, Matrix
         variants: stages.iter().map(|s| s.name.clone()).collect(),
     };
     Ok((stages, matrix))
-}
-
-/// A value as part of a stage name: lowercase, other characters as `-`.
-fn name_word(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| c.to_ascii_lowercase())
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
 }

@@ -17,10 +17,10 @@ pub fn name_list(names: &[String]) -> String {
     }
 }
 
-/// A valid stage name close to `name` (`Build` → `build`), for hints.
-pub fn stage_name_like(name: &str) -> String {
-    let mapped: String = name
-        .chars()
+/// `text` in the characters of stage names: lowercase, any other
+/// character as `-`.
+pub fn in_name_characters(text: &str) -> String {
+    text.chars()
         .map(|c| c.to_ascii_lowercase())
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {
@@ -29,7 +29,12 @@ pub fn stage_name_like(name: &str) -> String {
                 '-'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// A valid stage name close to `name` (`Build` → `build`), for hints.
+pub fn stage_name_like(name: &str) -> String {
+    let mapped = in_name_characters(name);
     let trimmed = mapped.trim_start_matches(['.', '_', '-']);
     if trimmed.is_empty() {
         "build".to_string()
