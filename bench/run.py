@@ -216,7 +216,8 @@ def bench_parallel_group(runs):
     with one such step, on a daemon with DiffOp/MergeOp: the containerd
     image store daemon of scripts/e2e-containerd-daemon.sh (Docker's
     classic store runs the branches one after another)."""
-    host = must(["bash", str(REPO / "scripts" / "e2e-containerd-daemon.sh")]).stdout.strip()
+    printed = must(["bash", str(REPO / "scripts" / "e2e-containerd-daemon.sh")]).stdout
+    host = next(l.split("=", 1)[1] for l in printed.splitlines() if l.startswith("DOCKER_HOST="))
     env = dict(os.environ, DOCKER_HOST=host)
     group = (SYNTAX + "version: 1\nstages:\n  app:\n    from: busybox:latest\n    steps:\n"
              "      - parallel:\n"
