@@ -225,3 +225,36 @@ fn print_lint_shows_each_warning_with_its_lines() {
         );
     }
 }
+
+/// The frontend image's own Dockerfile builds for amd64 and arm64 by
+/// cross-compiling; it cannot be built here (no registry for its Rust
+/// base), so it is checked as far as that goes: the Dockerfile frontend's
+/// `--call=check` for each platform, the base stood in for by a local
+/// image.
+#[test]
+#[ignore = "needs a Docker daemon and stagecraft:dev: run `make test`"]
+fn the_frontend_image_dockerfile_passes_check_for_amd64_and_arm64() {
+    if !buildx_has_call("the_frontend_image_dockerfile_passes_check_for_amd64_and_arm64") {
+        return;
+    }
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let out = run(docker_cmd().args([
+            "buildx",
+            "build",
+            "--call=check",
+            "--target",
+            "image",
+            "--platform",
+            platform,
+            "--build-context",
+            "rust:1-bookworm=docker-image://debian:bookworm-slim",
+            ".",
+        ]));
+        let printed = format!("{}{}", out.stdout, out.stderr);
+        assert!(out.ok, "{platform}: {printed}");
+        assert!(
+            printed.contains("Check complete, no warnings found."),
+            "{platform}: {printed}"
+        );
+    }
+}
