@@ -5,6 +5,7 @@
 //! return an image with the config from `image`).
 
 pub mod compile;
+pub mod convert;
 pub mod frontend;
 pub mod gateway;
 pub mod image;

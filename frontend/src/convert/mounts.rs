@@ -1,0 +1,247 @@
+//! `RUN --mount=…` → a spec mount, for every mount type.
+
+use super::parse::Flag;
+use super::state::{clean_path, resolve};
+use super::words::Value;
+use super::yaml::Node;
+use super::{Converter, StageBuild};
+use crate::spec::error::Problem;
+
+/// The options each mount type takes, by their Dockerfile names.
+const OPTIONS: &[(&str, &[&str])] = &[
+    ("bind", &["target", "from", "source", "readwrite", "readonly"]),
+    ("cache", &["target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly"]),
+    ("tmpfs", &["target", "size"]),
+    ("secret", &["id", "target", "required", "mode", "uid", "gid", "env"]),
+    ("ssh", &["id", "target", "required", "mode", "uid", "gid"]),
+];
+
+impl Converter {
+    pub fn mount(&self, stage: &StageBuild, flag: &Flag) -> Result<Node, Problem> {
+        let at = |message: String| Problem::new(flag.pos, message);
+        let mut fields = Vec::new();
+        for field in csv_fields(flag.value.as_deref().unwrap_or(""))
+            .ok_or_else(|| at("a quote in --mount is never closed".into()).hint("close the quote"))?
+        {
+            let (key, value) = match field.split_once('=') {
+                Some((k, v)) => (k.trim().to_lowercase(), Some(v.to_string())),
+                None => (field.trim().to_lowercase(), None),
+            };
+            let key = match key.as_str() {
+                "src" => "source".to_string(),
+                "dst" | "destination" => "target".to_string(),
+                "ro" => "readonly".to_string(),
+                "rw" => "readwrite".to_string(),
+                _ => key,
+            };
+            fields.push((key, value));
+        }
+        let kind = fields
+            .iter()
+            .find(|(k, _)| k == "type")
+            .map(|(_, v)| v.clone().unwrap_or_default().to_lowercase())
+            .unwrap_or_else(|| "bind".to_string());
+        let Some((_, allowed)) = OPTIONS.iter().find(|(t, _)| *t == kind) else {
+            return Err(at(format!("unknown mount type `{kind}`"))
+                .hint("mount types are bind, cache, tmpfs, secret and ssh"));
+        };
+        let mut options: Vec<(String, Option<String>)> = Vec::new();
+        for (key, value) in fields.into_iter().filter(|(k, _)| k != "type") {
+            if !allowed.contains(&key.as_str()) {
+                return Err(at(format!("`{key}` does not apply to {kind} mounts"))
+                    .hint(format!("{kind} mounts take {}", allowed.join(", "))));
+            }
+            let value = match value {
+                Some(v) => {
+                    let expanded = self.expand_at(&v, &stage.state, flag.pos, false)?;
+                    Some(self.literal(&expanded, flag.pos, &format!("mount option `{key}`"))?)
+                }
+                None => None,
+            };
+            options.push((key, value));
+        }
+        let get = |k: &str| options.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let flag_set = |k: &str| -> Result<bool, Problem> {
+            match get(k) {
+                None => Ok(false),
+                Some(None) => Ok(true),
+                Some(Some(v)) => v.parse::<bool>().map_err(|_| {
+                    at(format!("`{k}={v}` is not true or false")).hint(format!("write `{k}` or `{k}=true`"))
+                }),
+            }
+        };
+        let mut node = Node::map();
+        node.set("type", Node::str(&kind));
+        let target = match get("target").flatten() {
+            Some(t) => Some(self.mount_target(stage, &t, flag)?),
+            None => None,
+        };
+        match kind.as_str() {
+            "bind" | "cache" | "tmpfs" if target.is_none() => {
+                return Err(at(format!("a {kind} mount needs a target")).hint("add `target=/path`"))
+            }
+            _ => {}
+        }
+        match kind.as_str() {
+            "secret" => {
+                let id = match get("id").flatten() {
+                    Some(id) => id,
+                    None => match &target {
+                        Some(t) => t.rsplit('/').next().unwrap_or_default().to_string(),
+                        None => return Err(at("a secret mount needs an id or a target".into()).hint("add `id=NAME`")),
+                    },
+                };
+                node.set("id", Node::str(id));
+            }
+            "ssh" | "cache" => {
+                if let Some(id) = get("id").flatten() {
+                    node.set("id", Node::str(id));
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = &target {
+            node.set("target", Node::str(t));
+        }
+        if let Some(env) = get("env").flatten() {
+            node.set("env", Node::str(env));
+        }
+        if let Some(from) = get("from").flatten() {
+            node.set("from", Node::str(self.source_name(&from)));
+        }
+        if let Some(source) = get("source").flatten() {
+            let source = match get("from").flatten() {
+                Some(_) => source,
+                None => context_relative(&source),
+            };
+            node.set("source", Node::str(source));
+        } else if kind == "bind" && get("from").flatten().is_none() {
+            node.set("source", Node::str("."));
+        }
+        if let Some(sharing) = get("sharing").flatten() {
+            if !matches!(sharing.as_str(), "shared" | "private" | "locked") {
+                return Err(at(format!("unknown sharing `{sharing}`")).hint("write shared, private or locked"));
+            }
+            node.set("sharing", Node::str(sharing));
+        }
+        if kind == "cache" && flag_set("readonly")? {
+            return Err(at("a read-only cache mount cannot be written in a spec".into())
+                .hint("remove `ro`; a spec's cache mounts are writable"));
+        }
+        if kind == "bind" && flag_set("readwrite")? {
+            node.set("rw", Node::Raw("true".into()));
+        }
+        if flag_set("required")? {
+            node.set("required", Node::Raw("true".into()));
+        }
+        if let Some(size) = get("size").flatten() {
+            if crate::spec::parse_size(&size).is_none() {
+                return Err(at(format!("tmpfs size `{size}` cannot be written in a spec")).hint("write bytes or a size such as 64m"));
+            }
+            node.set("size", Node::str(size));
+        }
+        if let Some(mode) = get("mode").flatten() {
+            node.set("mode", Node::str(octal(&mode).ok_or_else(|| at(format!("invalid mode `{mode}`")).hint("write octal permission bits such as 0755"))?));
+        }
+        for key in ["uid", "gid"] {
+            if let Some(v) = get(key).flatten() {
+                let n: u32 = v.parse().map_err(|_| at(format!("invalid {key} `{v}`")).hint("write a number"))?;
+                node.set(key, Node::Raw(n.to_string()));
+            }
+        }
+        Ok(node)
+    }
+
+    /// A mount target: absolute, or relative to the working directory.
+    fn mount_target(&self, stage: &StageBuild, target: &str, flag: &Flag) -> Result<String, Problem> {
+        let resolved = resolve(stage.state.workdir.as_ref(), &Value::lit(target)).and_then(|v| v.literal());
+        resolved.ok_or_else(|| {
+            Problem::new(flag.pos, format!("mount target `{target}` is relative to an unknown working directory"))
+                .hint("write an absolute target")
+        })
+    }
+
+    /// A `from` of a copy or mount: a stage (by name or number) becomes the
+    /// spec's stage name; anything else is an image.
+    pub fn source_name(&self, from: &str) -> String {
+        match self.stage_index(&from.to_lowercase()) {
+            Some(index) => self.stages[index].1.name.clone(),
+            None => from.to_string(),
+        }
+    }
+}
+
+/// A build-context path as the spec wants it: relative, inside the context.
+pub fn context_relative(path: &str) -> String {
+    let keep_slash = path.ends_with('/');
+    let cleaned = clean_path(&format!("/{path}"));
+    let relative = cleaned.trim_start_matches('/');
+    match (relative.is_empty(), keep_slash) {
+        (true, _) => ".".to_string(),
+        (false, true) => format!("{}/", relative.trim_end_matches('/')),
+        (false, false) => relative.to_string(),
+    }
+}
+
+/// Octal permission bits as the spec writes them (`0755`).
+pub fn octal(text: &str) -> Option<String> {
+    let bits = u32::from_str_radix(text, 8).ok().filter(|b| *b <= 0o7777)?;
+    Some(format!("{bits:04o}"))
+}
+
+/// Go's `encoding/csv` for one record: commas separate fields, a field in
+/// double quotes may hold commas and `""`.
+fn csv_fields(text: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if at_start => {
+                quoted = true;
+                at_start = false;
+            }
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    quoted = false;
+                }
+            }
+            ',' if !quoted => {
+                fields.push(std::mem::take(&mut field));
+                at_start = true;
+            }
+            c => {
+                field.push(c);
+                at_start = false;
+            }
+        }
+    }
+    if quoted {
+        return None;
+    }
+    fields.push(field);
+    Some(fields.into_iter().filter(|f| !f.is_empty()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_csv_and_paths() {
+        assert_eq!(
+            csv_fields(r#"type=bind,"source=a,b",target=/x"#).unwrap(),
+            vec!["type=bind", "source=a,b", "target=/x"]
+        );
+        assert!(csv_fields("\"open").is_none());
+        assert_eq!(context_relative("/src/../app/"), "app/");
+        assert_eq!(context_relative("."), ".");
+        assert_eq!(octal("755").as_deref(), Some("0755"));
+        assert_eq!(octal("9"), None);
+    }
+}
