@@ -37,7 +37,13 @@ pub struct OutStage {
 }
 
 impl OutStage {
-    pub fn new(name: String, from: String, platform: Option<String>, comments: Vec<String>, pos: Pos) -> OutStage {
+    pub fn new(
+        name: String,
+        from: String,
+        platform: Option<String>,
+        comments: Vec<String>,
+        pos: Pos,
+    ) -> OutStage {
         OutStage {
             name,
             from,
@@ -71,7 +77,10 @@ pub struct ImageOut {
 pub enum Cmd {
     Exec(Vec<String>),
     /// Shell form, with the Dockerfile's shell at that point.
-    Shell { text: String, shell: Vec<String> },
+    Shell {
+        text: String,
+        shell: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -160,7 +169,11 @@ fn default_shell() -> Vec<String> {
     DEFAULT_SHELL.map(String::from).to_vec()
 }
 
-fn stage(out: &OutStage, declared: &BTreeSet<&str>, warnings: &mut Vec<Warning>) -> Result<Node, Problem> {
+fn stage(
+    out: &OutStage,
+    declared: &BTreeSet<&str>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Node, Problem> {
     let end = out.end.as_ref().expect("finished stages have an end state");
     let level = out.first_run.as_ref().unwrap_or(end);
     let mut node = Node::map();
@@ -190,8 +203,14 @@ fn stage(out: &OutStage, declared: &BTreeSet<&str>, warnings: &mut Vec<Warning>)
     for step in &out.steps {
         let comments = step.comments.clone();
         let nodes = match &step.kind {
-            StepKind::Run(info) => vec![run(info, level, &spec_shell, declared, step.pos, warnings)],
-            StepKind::Copy { entries, to_at, dest } => vec![copy(entries, *to_at, dest, level)?],
+            StepKind::Run(info) => {
+                vec![run(info, level, &spec_shell, declared, step.pos, warnings)]
+            }
+            StepKind::Copy {
+                entries,
+                to_at,
+                dest,
+            } => vec![copy(entries, *to_at, dest, level)?],
             StepKind::Node(n) => vec![n.clone()],
             StepKind::Nodes(ns) => ns.clone(),
         };
@@ -239,7 +258,14 @@ fn command_node(text: &str, shell: &[String], spec_shell: &[String]) -> Node {
     }
 }
 
-fn run(info: &RunInfo, level: &StageState, spec_shell: &[String], declared: &BTreeSet<&str>, pos: Pos, warnings: &mut Vec<Warning>) -> Node {
+fn run(
+    info: &RunInfo,
+    level: &StageState,
+    spec_shell: &[String],
+    declared: &BTreeSet<&str>,
+    pos: Pos,
+    warnings: &mut Vec<Warning>,
+) -> Node {
     let state = &info.state;
     let mut node = Node::map();
     let command_text = match &info.command {
@@ -297,7 +323,12 @@ fn run(info: &RunInfo, level: &StageState, spec_shell: &[String], declared: &BTr
     node
 }
 
-fn copy(entries: &[(String, Node)], to_at: usize, dest: &Dest, level: &StageState) -> Result<Node, Problem> {
+fn copy(
+    entries: &[(String, Node)],
+    to_at: usize,
+    dest: &Dest,
+    level: &StageState,
+) -> Result<Node, Problem> {
     let to = if dest.written.starts_with_slash() {
         Some(dest.written.spec_text())
     } else if dest.workdir == level.workdir {
@@ -337,7 +368,9 @@ fn image(out: &OutStage, level: &StageState, end: &StageState, spec_shell: &[Str
     for (key, command) in [("entrypoint", &image.entrypoint), ("cmd", &image.cmd)] {
         match command {
             Some(Cmd::Exec(list)) => node.set(key, Node::strs(list)),
-            Some(Cmd::Shell { text, shell }) => node.set(key, command_node(text, shell, spec_shell)),
+            Some(Cmd::Shell { text, shell }) => {
+                node.set(key, command_node(text, shell, spec_shell))
+            }
             None => {}
         }
     }
@@ -354,6 +387,10 @@ fn image(out: &OutStage, level: &StageState, end: &StageState, spec_shell: &[Str
         if let Some(w) = &end.workdir {
             node.set("workdir", Node::str(w.spec_text()));
         }
+    } else if out.from == "scratch" && !end.workdir_here {
+        // The Dockerfile frontend's empty image has the working directory
+        // `/`; a spec's has none.
+        node.set("workdir", Node::str("/"));
     }
     if !image.expose.is_empty() {
         let ports: Vec<Item> = image

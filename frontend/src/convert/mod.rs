@@ -11,10 +11,13 @@
 
 mod assemble;
 mod config;
+mod copy;
+mod image;
 mod mounts;
 pub mod parse;
+mod run;
+mod stages;
 mod state;
-mod steps;
 pub mod words;
 pub mod yaml;
 
@@ -23,10 +26,10 @@ use std::collections::BTreeMap;
 use crate::spec::error::Problem;
 use crate::spec::{Pos, SpecError};
 
+pub use assemble::{ImageOut, OutStage, OutStep, RunInfo, StepKind};
 use parse::Instruction;
 use state::{ArgVar, StageState};
 use words::Value;
-pub use assemble::{ImageOut, OutStage, OutStep, RunInfo, StepKind};
 
 /// The converted spec and what the user should know about it.
 #[derive(Debug, Clone)]
@@ -87,6 +90,9 @@ fn convert_text(text: &str) -> Result<Conversion, Problem> {
         match &mut stage {
             Some(s) => converter.instruction(s, instruction)?,
             None if instruction.keyword == "ARG" => converter.global_arg(instruction)?,
+            None if !KEYWORDS.contains(&instruction.keyword.as_str()) => {
+                return Err(unknown_instruction(instruction))
+            }
             None => {
                 return Err(Problem::new(
                     instruction.pos,
@@ -99,11 +105,17 @@ fn convert_text(text: &str) -> Result<Conversion, Problem> {
     match stage {
         Some(done) => converter.finish(done)?,
         None => {
-            return Err(Problem::new(Pos { line: 1, column: 1 }, "the Dockerfile has no `FROM`")
-                .hint("a Dockerfile starts with `FROM image`"))
+            return Err(
+                Problem::new(Pos { line: 1, column: 1 }, "the Dockerfile has no `FROM`")
+                    .hint("a Dockerfile starts with `FROM image`"),
+            )
         }
     }
-    let root = assemble::spec(&converter.spec_args, &converter.stages, &mut converter.warnings)?;
+    let root = assemble::spec(
+        &converter.spec_args,
+        &converter.stages,
+        &mut converter.warnings,
+    )?;
     let mut yaml = String::from("# syntax=stagecraft:dev\n");
     yaml.push_str(&yaml::to_string(&root));
     if !dockerfile.trailing_comments.is_empty() {
@@ -170,11 +182,7 @@ impl Converter {
             }
             "ONBUILD" => Err(Problem::new(i.pos, "ONBUILD cannot be converted: a spec has no build triggers")
                 .hint("run the trigger's instruction in the stages that build on this image, and remove ONBUILD")),
-            other => Err(Problem::new(i.pos, format!("unknown instruction `{other}`"))
-                .hint(match crate::spec::error::did_you_mean(other, KEYWORDS.iter().copied()) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("instructions are {}", KEYWORDS.join(", ")),
-                })),
+            _ => Err(unknown_instruction(i)),
         }
     }
 
@@ -199,13 +207,18 @@ impl Converter {
         for flag in &i.flags {
             let Some((_, takes_value)) = known.iter().find(|(n, _)| *n == flag.name) else {
                 let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
-                let hint = match crate::spec::error::did_you_mean(&flag.name, names.iter().copied()) {
+                let hint = match crate::spec::error::did_you_mean(&flag.name, names.iter().copied())
+                {
                     Some(near) => format!("did you mean `--{near}`?"),
                     None if names.is_empty() => "remove the flag".to_string(),
                     None => format!(
                         "{} takes {}",
                         i.keyword,
-                        names.iter().map(|n| format!("--{n}")).collect::<Vec<_>>().join(", ")
+                        names
+                            .iter()
+                            .map(|n| format!("--{n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 return Err(Problem::new(
@@ -215,17 +228,44 @@ impl Converter {
                 .hint(hint));
             };
             if *takes_value && flag.value.is_none() {
-                return Err(Problem::new(flag.pos, format!("`--{}` needs a value", flag.name))
-                    .hint(format!("write `--{}=VALUE`", flag.name)));
+                return Err(
+                    Problem::new(flag.pos, format!("`--{}` needs a value", flag.name))
+                        .hint(format!("write `--{}=VALUE`", flag.name)),
+                );
             }
         }
         Ok(i.flags.iter().collect())
     }
 }
 
+fn unknown_instruction(i: &Instruction) -> Problem {
+    Problem::new(i.pos, format!("unknown instruction `{}`", i.keyword)).hint(
+        match crate::spec::error::did_you_mean(&i.keyword, KEYWORDS.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("instructions are {}", KEYWORDS.join(", ")),
+        },
+    )
+}
+
 const KEYWORDS: &[&str] = &[
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
 ];
 
 #[cfg(test)]

@@ -7,22 +7,125 @@ use super::yaml::Node;
 use super::{Converter, StageBuild};
 use crate::spec::error::Problem;
 
+/// A mount's options: name (aliases resolved) and value, if any.
+type MountOptions = Vec<(String, Option<String>)>;
+
 /// The options each mount type takes, by their Dockerfile names.
 const OPTIONS: &[(&str, &[&str])] = &[
-    ("bind", &["target", "from", "source", "readwrite", "readonly"]),
-    ("cache", &["target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly"]),
+    (
+        "bind",
+        &["target", "from", "source", "readwrite", "readonly"],
+    ),
+    (
+        "cache",
+        &[
+            "target", "id", "sharing", "from", "source", "mode", "uid", "gid", "readonly",
+        ],
+    ),
     ("tmpfs", &["target", "size"]),
-    ("secret", &["id", "target", "required", "mode", "uid", "gid", "env"]),
+    (
+        "secret",
+        &["id", "target", "required", "mode", "uid", "gid", "env"],
+    ),
     ("ssh", &["id", "target", "required", "mode", "uid", "gid"]),
 ];
 
 impl Converter {
     pub fn mount(&self, stage: &StageBuild, flag: &Flag) -> Result<Node, Problem> {
+        let (kind, options) = self.mount_options(stage, flag)?;
         let at = |message: String| Problem::new(flag.pos, message);
-        let mut fields = Vec::new();
-        for field in csv_fields(flag.value.as_deref().unwrap_or(""))
-            .ok_or_else(|| at("a quote in --mount is never closed".into()).hint("close the quote"))?
-        {
+        let get = |k: &str| {
+            options
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.clone())
+        };
+        let set = |k: &str| -> Result<bool, Problem> {
+            match options
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_deref())
+            {
+                None => Ok(false),
+                Some(None) => Ok(true),
+                Some(Some(v)) => v.parse::<bool>().map_err(|_| {
+                    at(format!("`{k}={v}` is not true or false"))
+                        .hint(format!("write `{k}` or `{k}=true`"))
+                }),
+            }
+        };
+        let target = get("target")
+            .map(|t| self.mount_target(stage, &t, flag))
+            .transpose()?;
+        if target.is_none() && matches!(kind.as_str(), "bind" | "cache" | "tmpfs") {
+            return Err(at(format!("a {kind} mount needs a target")).hint("add `target=/path`"));
+        }
+        let mut node = Node::map();
+        node.set("type", Node::str(&kind));
+        let id = match (kind.as_str(), get("id"), &target) {
+            // A secret's id defaults to its file name.
+            ("secret", None, Some(t)) => Some(t.rsplit('/').next().unwrap_or_default().to_string()),
+            ("secret", None, None) => {
+                return Err(
+                    at("a secret mount needs an id or a target".into()).hint("add `id=NAME`")
+                )
+            }
+            (_, id, _) => id,
+        };
+        for (key, value) in [("id", id), ("target", target), ("env", get("env"))] {
+            if let Some(v) = value {
+                node.set(key, Node::str(v));
+            }
+        }
+        let from = get("from");
+        if let Some(f) = &from {
+            node.set("from", Node::str(self.source_name(f, flag.pos)?));
+        }
+        match (get("source"), &from) {
+            (Some(source), Some(_)) => node.set("source", Node::str(source)),
+            (Some(source), None) => node.set("source", Node::str(context_relative(&source))),
+            (None, None) if kind == "bind" => node.set("source", Node::str(".")),
+            (None, _) => {}
+        }
+        if let Some(sharing) = get("sharing") {
+            if !matches!(sharing.as_str(), "shared" | "private" | "locked") {
+                return Err(at(format!("unknown sharing `{sharing}`"))
+                    .hint("write shared, private or locked"));
+            }
+            node.set("sharing", Node::str(sharing));
+        }
+        if kind == "cache" && set("readonly")? {
+            return Err(
+                at("a read-only cache mount cannot be written in a spec".into())
+                    .hint("remove `ro`; a spec's cache mounts are writable"),
+            );
+        }
+        for (key, on) in [
+            ("rw", kind == "bind" && set("readwrite")?),
+            ("required", set("required")?),
+        ] {
+            if on {
+                node.set(key, Node::Raw("true".into()));
+            }
+        }
+        numbers(&mut node, &get, flag)?;
+        Ok(node)
+    }
+
+    /// The mount's type and its options (aliases resolved, values expanded),
+    /// each checked against what the type takes.
+    fn mount_options(
+        &self,
+        stage: &StageBuild,
+        flag: &Flag,
+    ) -> Result<(String, MountOptions), Problem> {
+        let at = |message: String| Problem::new(flag.pos, message);
+        let fields = csv_fields(flag.value.as_deref().unwrap_or("")).ok_or_else(|| {
+            at("a quote in --mount is never closed".into()).hint("close the quote")
+        })?;
+        let mut kind = "bind".to_string();
+        let mut options = Vec::new();
+        for field in fields {
             let (key, value) = match field.split_once('=') {
                 Some((k, v)) => (k.trim().to_lowercase(), Some(v.to_string())),
                 None => (field.trim().to_lowercase(), None),
@@ -34,22 +137,9 @@ impl Converter {
                 "rw" => "readwrite".to_string(),
                 _ => key,
             };
-            fields.push((key, value));
-        }
-        let kind = fields
-            .iter()
-            .find(|(k, _)| k == "type")
-            .map(|(_, v)| v.clone().unwrap_or_default().to_lowercase())
-            .unwrap_or_else(|| "bind".to_string());
-        let Some((_, allowed)) = OPTIONS.iter().find(|(t, _)| *t == kind) else {
-            return Err(at(format!("unknown mount type `{kind}`"))
-                .hint("mount types are bind, cache, tmpfs, secret and ssh"));
-        };
-        let mut options: Vec<(String, Option<String>)> = Vec::new();
-        for (key, value) in fields.into_iter().filter(|(k, _)| k != "type") {
-            if !allowed.contains(&key.as_str()) {
-                return Err(at(format!("`{key}` does not apply to {kind} mounts"))
-                    .hint(format!("{kind} mounts take {}", allowed.join(", "))));
+            if key == "type" {
+                kind = value.unwrap_or_default().to_lowercase();
+                continue;
             }
             let value = match value {
                 Some(v) => {
@@ -60,115 +150,76 @@ impl Converter {
             };
             options.push((key, value));
         }
-        let get = |k: &str| options.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let flag_set = |k: &str| -> Result<bool, Problem> {
-            match get(k) {
-                None => Ok(false),
-                Some(None) => Ok(true),
-                Some(Some(v)) => v.parse::<bool>().map_err(|_| {
-                    at(format!("`{k}={v}` is not true or false")).hint(format!("write `{k}` or `{k}=true`"))
-                }),
-            }
+        let Some((_, allowed)) = OPTIONS.iter().find(|(t, _)| *t == kind) else {
+            return Err(at(format!("unknown mount type `{kind}`"))
+                .hint("mount types are bind, cache, tmpfs, secret and ssh"));
         };
-        let mut node = Node::map();
-        node.set("type", Node::str(&kind));
-        let target = match get("target").flatten() {
-            Some(t) => Some(self.mount_target(stage, &t, flag)?),
-            None => None,
-        };
-        match kind.as_str() {
-            "bind" | "cache" | "tmpfs" if target.is_none() => {
-                return Err(at(format!("a {kind} mount needs a target")).hint("add `target=/path`"))
-            }
-            _ => {}
+        if let Some((key, _)) = options.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            return Err(at(format!("`{key}` does not apply to {kind} mounts"))
+                .hint(format!("{kind} mounts take {}", allowed.join(", "))));
         }
-        match kind.as_str() {
-            "secret" => {
-                let id = match get("id").flatten() {
-                    Some(id) => id,
-                    None => match &target {
-                        Some(t) => t.rsplit('/').next().unwrap_or_default().to_string(),
-                        None => return Err(at("a secret mount needs an id or a target".into()).hint("add `id=NAME`")),
-                    },
-                };
-                node.set("id", Node::str(id));
-            }
-            "ssh" | "cache" => {
-                if let Some(id) = get("id").flatten() {
-                    node.set("id", Node::str(id));
-                }
-            }
-            _ => {}
-        }
-        if let Some(t) = &target {
-            node.set("target", Node::str(t));
-        }
-        if let Some(env) = get("env").flatten() {
-            node.set("env", Node::str(env));
-        }
-        if let Some(from) = get("from").flatten() {
-            node.set("from", Node::str(self.source_name(&from)));
-        }
-        if let Some(source) = get("source").flatten() {
-            let source = match get("from").flatten() {
-                Some(_) => source,
-                None => context_relative(&source),
-            };
-            node.set("source", Node::str(source));
-        } else if kind == "bind" && get("from").flatten().is_none() {
-            node.set("source", Node::str("."));
-        }
-        if let Some(sharing) = get("sharing").flatten() {
-            if !matches!(sharing.as_str(), "shared" | "private" | "locked") {
-                return Err(at(format!("unknown sharing `{sharing}`")).hint("write shared, private or locked"));
-            }
-            node.set("sharing", Node::str(sharing));
-        }
-        if kind == "cache" && flag_set("readonly")? {
-            return Err(at("a read-only cache mount cannot be written in a spec".into())
-                .hint("remove `ro`; a spec's cache mounts are writable"));
-        }
-        if kind == "bind" && flag_set("readwrite")? {
-            node.set("rw", Node::Raw("true".into()));
-        }
-        if flag_set("required")? {
-            node.set("required", Node::Raw("true".into()));
-        }
-        if let Some(size) = get("size").flatten() {
-            if crate::spec::parse_size(&size).is_none() {
-                return Err(at(format!("tmpfs size `{size}` cannot be written in a spec")).hint("write bytes or a size such as 64m"));
-            }
-            node.set("size", Node::str(size));
-        }
-        if let Some(mode) = get("mode").flatten() {
-            node.set("mode", Node::str(octal(&mode).ok_or_else(|| at(format!("invalid mode `{mode}`")).hint("write octal permission bits such as 0755"))?));
-        }
-        for key in ["uid", "gid"] {
-            if let Some(v) = get(key).flatten() {
-                let n: u32 = v.parse().map_err(|_| at(format!("invalid {key} `{v}`")).hint("write a number"))?;
-                node.set(key, Node::Raw(n.to_string()));
-            }
-        }
-        Ok(node)
+        Ok((kind, options))
     }
 
     /// A mount target: absolute, or relative to the working directory.
-    fn mount_target(&self, stage: &StageBuild, target: &str, flag: &Flag) -> Result<String, Problem> {
-        let resolved = resolve(stage.state.workdir.as_ref(), &Value::lit(target)).and_then(|v| v.literal());
+    fn mount_target(
+        &self,
+        stage: &StageBuild,
+        target: &str,
+        flag: &Flag,
+    ) -> Result<String, Problem> {
+        let resolved =
+            resolve(stage.state.workdir.as_ref(), &Value::lit(target)).and_then(|v| v.literal());
         resolved.ok_or_else(|| {
-            Problem::new(flag.pos, format!("mount target `{target}` is relative to an unknown working directory"))
-                .hint("write an absolute target")
+            Problem::new(
+                flag.pos,
+                format!("mount target `{target}` is relative to an unknown working directory"),
+            )
+            .hint("write an absolute target")
         })
     }
 
     /// A `from` of a copy or mount: a stage (by name or number) becomes the
     /// spec's stage name; anything else is an image.
-    pub fn source_name(&self, from: &str) -> String {
+    pub fn source_name(&self, from: &str, pos: crate::spec::Pos) -> Result<String, Problem> {
         match self.stage_index(&from.to_lowercase()) {
-            Some(index) => self.stages[index].1.name.clone(),
-            None => from.to_string(),
+            Some(index) => Ok(self.stages[index].1.name.clone()),
+            None => self.image_name(&Value::lit(from), pos),
         }
     }
+}
+
+/// `size`, `mode`, `uid` and `gid`, checked as the spec reads them.
+fn numbers(
+    node: &mut Node,
+    get: &dyn Fn(&str) -> Option<String>,
+    flag: &Flag,
+) -> Result<(), Problem> {
+    let at = |message: String| Problem::new(flag.pos, message);
+    if let Some(size) = get("size") {
+        if crate::spec::parse_size(&size).is_none() {
+            return Err(
+                at(format!("tmpfs size `{size}` cannot be written in a spec"))
+                    .hint("write bytes or a size such as 64m"),
+            );
+        }
+        node.set("size", Node::str(size));
+    }
+    if let Some(mode) = get("mode") {
+        let bits = octal(&mode).ok_or_else(|| {
+            at(format!("invalid mode `{mode}`")).hint("write octal permission bits such as 0755")
+        })?;
+        node.set("mode", Node::str(bits));
+    }
+    for key in ["uid", "gid"] {
+        if let Some(v) = get(key) {
+            let n: u32 = v
+                .parse()
+                .map_err(|_| at(format!("invalid {key} `{v}`")).hint("write a number"))?;
+            node.set(key, Node::Raw(n.to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// A build-context path as the spec wants it: relative, inside the context.

@@ -66,8 +66,19 @@ struct Line<'a> {
 pub fn parse(text: &str) -> Result<Dockerfile, Problem> {
     let start = Pos { line: 1, column: 1 };
     if text.len() > MAX_DOCKERFILE_BYTES {
-        return Err(Problem::new(start, "the Dockerfile is larger than 4 MiB, the limit")
-            .hint("is this the right file?"));
+        return Err(
+            Problem::new(start, "the Dockerfile is larger than 4 MiB, the limit")
+                .hint("is this the right file?"),
+        );
+    }
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() as u32 + 1;
+        let column = text[..at].rsplit('\n').next().unwrap_or("").chars().count() as u32 + 1;
+        return Err(Problem::new(
+            Pos { line, column },
+            "the Dockerfile contains a NUL byte; it looks like a binary file",
+        )
+        .hint("give the Dockerfile, not a binary"));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<Line> = text
@@ -127,16 +138,20 @@ fn directives(lines: &[Line]) -> Result<(char, usize), Problem> {
             column,
         };
         if seen.contains(&name) {
-            return Err(Problem::new(pos, format!("the `{name}` directive is given twice"))
-                .hint("keep one"));
+            return Err(
+                Problem::new(pos, format!("the `{name}` directive is given twice"))
+                    .hint("keep one"),
+            );
         }
         if name == "escape" {
             escape = match value.as_str() {
                 "\\" => '\\',
                 "`" => '`',
                 _ => {
-                    return Err(Problem::new(pos, format!("invalid escape character `{value}`"))
-                        .hint("the escape directive takes `\\` or `` ` ``"))
+                    return Err(
+                        Problem::new(pos, format!("invalid escape character `{value}`"))
+                            .hint("the escape directive takes `\\` or `` ` ``"),
+                    )
                 }
             };
         }
@@ -457,7 +472,8 @@ mod tests {
 
     #[test]
     fn reads_heredocs() {
-        let d = parse("RUN <<EOF\necho hi\nEOF\nCOPY <<-'A' <<B /x/\n\tone\n\tA\ntwo\nB\n").unwrap();
+        let d =
+            parse("RUN <<EOF\necho hi\nEOF\nCOPY <<-'A' <<B /x/\n\tone\n\tA\ntwo\nB\n").unwrap();
         let run = &d.instructions[0];
         assert_eq!(run.heredocs[0].content, "echo hi\n");
         assert_eq!(run.end_line, 3);
@@ -476,7 +492,9 @@ mod tests {
 
     #[test]
     fn comments_attach_to_the_next_instruction() {
-        let d = parse("# syntax=docker/dockerfile:1\n# base image\nFROM x\n\n# build it\nRUN make\n").unwrap();
+        let d =
+            parse("# syntax=docker/dockerfile:1\n# base image\nFROM x\n\n# build it\nRUN make\n")
+                .unwrap();
         assert_eq!(d.instructions[0].comments, vec!["base image"]);
         assert_eq!(d.instructions[1].comments, vec!["build it"]);
     }

@@ -72,6 +72,11 @@ impl StageState {
         let mut state = parent.clone();
         for var in &mut state.env {
             var.here = false;
+            // The spec resolves `${NAME}` in this stage against the
+            // environment it inherits, which already holds the parent's value.
+            if var.value.has_env_ref() {
+                var.value = Value(vec![super::words::Part::EnvRef(var.name.clone())]);
+            }
         }
         state.workdir_here = false;
         state.user_here = false;
@@ -144,9 +149,7 @@ impl Vars for GlobalVars<'_> {
             Some(a) => Var::Arg {
                 has_value: a.has_value,
             },
-            None if crate::spec::args::BUILTIN_ARGS.contains(&name) => {
-                Var::Arg { has_value: true }
-            }
+            None if crate::spec::args::BUILTIN_ARGS.contains(&name) => Var::Arg { has_value: true },
             None => Var::Unset,
         }
     }

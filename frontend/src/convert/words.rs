@@ -10,9 +10,11 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
     Lit(String),
-    /// `${NAME}` in the spec: a build arg, or (in env values) a variable the
-    /// base image sets.
+    /// `${NAME}` in the spec: a build arg.
     Ref(String),
+    /// `${NAME}` in an env value: the variable as the environment has it
+    /// when the value is set (from the base image or the stage below).
+    EnvRef(String),
     /// `${NAME:-word}` / `${NAME:+word}` in the spec.
     Op {
         name: String,
@@ -73,6 +75,18 @@ impl Value {
         }
     }
 
+    /// Refers to the environment, which only env values can.
+    pub fn has_env_ref(&self) -> bool {
+        fn any(parts: &[Part]) -> bool {
+            parts.iter().any(|p| match p {
+                Part::EnvRef(_) => true,
+                Part::Op { word, .. } => any(word),
+                _ => false,
+            })
+        }
+        any(&self.0)
+    }
+
     pub fn starts_with_slash(&self) -> bool {
         matches!(self.0.first(), Some(Part::Lit(t)) if t.starts_with('/'))
     }
@@ -82,7 +96,7 @@ fn render(parts: &[Part], out: &mut String) {
     for part in parts {
         match part {
             Part::Lit(t) => out.push_str(&t.replace('$', "$$")),
-            Part::Ref(n) => out.push_str(&format!("${{{n}}}")),
+            Part::Ref(n) | Part::EnvRef(n) => out.push_str(&format!("${{{n}}}")),
             Part::Op { name, op, word } => {
                 out.push_str(&format!("${{{name}{op}"));
                 render(word, out);
@@ -96,7 +110,7 @@ fn collect_refs(parts: &[Part], names: &mut Vec<String>) {
     for part in parts {
         match part {
             Part::Lit(_) => {}
-            Part::Ref(n) => names.push(n.clone()),
+            Part::Ref(n) | Part::EnvRef(n) => names.push(n.clone()),
             Part::Op { name, word, .. } => {
                 names.push(name.clone());
                 collect_refs(word, names);
@@ -304,12 +318,22 @@ impl Lexer<'_> {
         self.modified(&name, &op, word)
     }
 
+    /// What `name` is; special parameters (`$$`, `$1`…) are never set.
+    fn lookup(&self, name: &str) -> Var {
+        if name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            self.vars.var(name)
+        } else {
+            Var::Unset
+        }
+    }
+
     fn plain(&self, name: &str) -> Result<Value, String> {
-        match self.vars.var(name) {
+        match self.lookup(name) {
+            Var::Value(v) if v.has_env_ref() && !self.mode.base_refs => Err(unknown(name)),
             Var::Value(v) => Ok(v),
             Var::Arg { .. } => Ok(Value(vec![Part::Ref(name.to_string())])),
             Var::Unset => Ok(Value::default()),
-            Var::Unknown if self.mode.base_refs => Ok(Value(vec![Part::Ref(name.to_string())])),
+            Var::Unknown if self.mode.base_refs => Ok(Value(vec![Part::EnvRef(name.to_string())])),
             Var::Unknown => Err(unknown(name)),
         }
     }
@@ -325,33 +349,51 @@ impl Lexer<'_> {
                 "+" if null_is_unset && empty => Value::default(),
                 "+" => word.clone(),
                 "?" if null_is_unset && empty => {
-                    return Err(format!("`{name}` is empty, and `${{{name}{op}…}}` requires it"))
+                    return Err(format!(
+                        "`{name}` is empty, and `${{{name}{op}…}}` requires it"
+                    ))
                 }
                 _ => value,
             })
         };
-        match self.vars.var(name) {
+        match self.lookup(name) {
             Var::Value(v) if v.literal().is_some() => known(v),
             Var::Value(v) => match v.0.as_slice() {
-                [Part::Ref(arg)] => self.on_ref(arg, op, word, true),
+                [Part::Ref(arg)] => self.on_ref(arg, op, word, true, false),
+                [Part::EnvRef(var)] if self.mode.base_refs => {
+                    self.on_ref(var, op, word, true, true)
+                }
                 _ => Err(format!(
                     "`${{{name}{op}…}}` tests a variable whose value comes from build args"
                 )),
             },
-            Var::Arg { has_value } => self.on_ref(name, op, word, has_value),
+            Var::Arg { has_value } => self.on_ref(name, op, word, has_value, false),
             Var::Unset => match kind {
                 "-" => Ok(word),
                 "+" => Ok(Value::default()),
-                _ => Err(format!("`{name}` is not set, and `${{{name}{op}…}}` requires it")),
+                _ => Err(format!(
+                    "`{name}` is not set, and `${{{name}{op}…}}` requires it"
+                )),
             },
-            Var::Unknown if self.mode.base_refs => self.on_ref(name, op, word, true),
+            Var::Unknown if self.mode.base_refs => self.on_ref(name, op, word, true, true),
             Var::Unknown => Err(unknown(name)),
         }
     }
 
     /// `${arg<op>word}` on a reference the spec resolves.
-    fn on_ref(&self, name: &str, op: &str, word: Value, set: bool) -> Result<Value, String> {
-        let reference = Value(vec![Part::Ref(name.to_string())]);
+    fn on_ref(
+        &self,
+        name: &str,
+        op: &str,
+        word: Value,
+        set: bool,
+        env: bool,
+    ) -> Result<Value, String> {
+        let reference = Value(vec![if env {
+            Part::EnvRef(name.to_string())
+        } else {
+            Part::Ref(name.to_string())
+        }]);
         match op {
             ":-" | ":+" => Ok(Value(vec![Part::Op {
                 name: name.to_string(),
@@ -438,7 +480,7 @@ pub fn json_array(rest: &str) -> Result<Option<Vec<String>>, String> {
             .into_iter()
             .map(|i| match i {
                 serde_json::Value::String(s) => Ok(s),
-                _ => Err("a JSON array here must hold strings only".to_string()),
+                _ => Err("a JSON array here must hold strings only; quote every item".to_string()),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),

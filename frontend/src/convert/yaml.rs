@@ -67,7 +67,8 @@ impl Node {
     }
 
     fn is_empty_collection(&self) -> bool {
-        matches!(self, Node::List(l) if l.is_empty()) || matches!(self, Node::Map(m) if m.is_empty())
+        matches!(self, Node::List(l) if l.is_empty())
+            || matches!(self, Node::Map(m) if m.is_empty())
     }
 }
 
@@ -132,7 +133,11 @@ fn write_value(value: &Node, indent: usize, out: &mut String) {
             out.push('\n');
         }
         v if v.is_empty_collection() => {
-            out.push_str(if matches!(v, Node::List(_)) { " []\n" } else { " {}\n" });
+            out.push_str(if matches!(v, Node::List(_)) {
+                " []\n"
+            } else {
+                " {}\n"
+            });
         }
         Node::List(items) => match flow_list(items) {
             Some(flow) if indent + flow.len() < FLOW_WIDTH => {
@@ -191,7 +196,9 @@ fn flow_list(items: &[Item]) -> Option<String> {
 
 /// Text a literal block scalar can hold exactly.
 fn block_ok(text: &str) -> bool {
-    !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+    !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
         && !text.starts_with('\n')
         && !text.trim().is_empty()
         && !text.lines().any(|l| l.ends_with(' ') || l.ends_with('\t'))
@@ -245,9 +252,7 @@ fn double_quoted(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
+            c if c.is_control() || c == '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -283,8 +288,8 @@ fn plain_ok(text: &str, in_flow: bool) -> bool {
 /// Plain scalars YAML 1.1 or 1.2 would read as null, a boolean or a number.
 fn looks_typed(text: &str) -> bool {
     const WORDS: &[&str] = &[
-        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf",
-        "+.inf", ".nan",
+        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf",
+        ".nan",
     ];
     let lower = text.to_ascii_lowercase();
     if WORDS.contains(&lower.as_str()) || lower == "<<" {
@@ -292,6 +297,7 @@ fn looks_typed(text: &str) -> bool {
     }
     let body = lower.trim_start_matches(['+', '-']);
     body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && body.contains(|c: char| c.is_ascii_digit())
         && body
             .chars()
             .all(|c| c.is_ascii_hexdigit() || "._:+-xob".contains(c))
@@ -324,6 +330,9 @@ mod tests {
             (" lead", "' lead'"),
             ("tab\there", "\"tab\\there\""),
             ("~", "'~'"),
+            (".", "."),
+            ("..", ".."),
+            (".5", "'.5'"),
             ("null", "'null'"),
             ("- x", "'- x'"),
             ("key:", "'key:'"),

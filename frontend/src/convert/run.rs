@@ -1,0 +1,116 @@
+//! RUN → a `run` step: shell or exec form, heredocs, mounts, network and
+//! security.
+
+use super::assemble::{RunCommand, RunInfo, StepKind};
+use super::copy::chomp;
+use super::parse::{heredoc_word, Heredoc, Instruction};
+use super::words::json_array;
+use super::yaml::Node;
+use super::{Converter, StageBuild};
+use crate::spec::error::Problem;
+
+/// Where the Dockerfile frontend mounts a heredoc script that starts with `#!`.
+const PIPES: &str = "/dev/pipes";
+
+impl Converter {
+    pub fn run(&mut self, stage: &mut StageBuild, i: &Instruction) -> Result<(), Problem> {
+        let flags = self.flags(i, &[("mount", true), ("network", true), ("security", true)])?;
+        let mut extra: Vec<(String, Node)> = Vec::new();
+        let mut mounts = Vec::new();
+        for flag in &flags {
+            let value = flag.value.clone().unwrap_or_default();
+            match flag.name.as_str() {
+                "mount" => mounts.push(super::yaml::Item::new(self.mount(stage, flag)?)),
+                "network" if matches!(value.as_str(), "default" | "none" | "host") => {
+                    extra.push(("network".into(), Node::str(value)))
+                }
+                "security" if matches!(value.as_str(), "sandbox" | "insecure") => {
+                    extra.push(("security".into(), Node::str(value)))
+                }
+                name => {
+                    return Err(
+                        Problem::new(flag.pos, format!("invalid --{name} `{value}`")).hint(
+                            if name == "network" {
+                                "write default, none or host"
+                            } else {
+                                "write sandbox or insecure"
+                            },
+                        ),
+                    )
+                }
+            }
+        }
+        let command = match i.heredocs.as_slice() {
+            [] => match json_array(&i.rest).map_err(|m| Problem::new(i.rest_pos, m))? {
+                Some(list) if list.is_empty() => {
+                    return Err(Problem::new(i.rest_pos, "empty RUN command")
+                        .hint("write the command to run"))
+                }
+                Some(list) => RunCommand::Exec(list),
+                None if i.rest.is_empty() => {
+                    return Err(
+                        Problem::new(i.pos, "empty RUN command").hint("write the command to run")
+                    )
+                }
+                None => RunCommand::Shell(i.rest.clone()),
+            },
+            [doc] if heredoc_word(&i.rest).is_some() => {
+                let data = if doc.chomp {
+                    chomp(&doc.content)
+                } else {
+                    doc.content.clone()
+                };
+                if data.starts_with("#!") {
+                    let helper = self.script_stage(stage, doc, &data);
+                    let mut bind = Node::map();
+                    bind.set("type", Node::str("bind"));
+                    bind.set("from", Node::str(helper));
+                    bind.set("source", Node::str("/"));
+                    bind.set("target", Node::str(PIPES));
+                    mounts.push(super::yaml::Item::new(bind));
+                    RunCommand::Exec(vec![format!("{PIPES}/{}", doc.name)])
+                } else {
+                    RunCommand::Shell(data)
+                }
+            }
+            docs => {
+                let mut text = i.rest.clone();
+                for doc in docs {
+                    text.push('\n');
+                    text.push_str(&doc.content);
+                    text.push_str(&doc.name);
+                }
+                RunCommand::Shell(text)
+            }
+        };
+        if !mounts.is_empty() {
+            extra.push(("mounts".into(), Node::List(mounts)));
+        }
+        if stage.out.first_run.is_none() {
+            stage.out.first_run = Some(stage.state.clone());
+        }
+        let info = RunInfo {
+            command,
+            state: stage.state.clone(),
+            extra,
+        };
+        stage.out.push_step(i, StepKind::Run(Box::new(info)));
+        Ok(())
+    }
+
+    /// A stage holding a heredoc script, mounted where the Dockerfile
+    /// frontend mounts it; returns its name.
+    fn script_stage(&mut self, stage: &mut StageBuild, doc: &Heredoc, data: &str) -> String {
+        self.helpers += 1;
+        let name = format!("{}-script-{}", stage.out.name, self.helpers);
+        let mut write = Node::map();
+        write.set("write", Node::str(format!("/{}", doc.name)));
+        write.set("content", Node::str(data.replace('$', "$$")));
+        write.set("mode", Node::str("0755"));
+        let mut node = Node::map();
+        node.set("from", Node::str("scratch"));
+        node.set("steps", Node::List(vec![super::yaml::Item::new(write)]));
+        stage.out.helpers.push((name.clone(), node));
+        name
+    }
+}
