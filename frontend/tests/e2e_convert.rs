@@ -5,7 +5,8 @@
 //!
 //! A case is a directory `tests/convert/NAME/` with a `Dockerfile`, its
 //! context files, and optionally `case.txt`, one setting per line:
-//!   build-arg NAME=VALUE   (`$HTTP` is the test's file server URL)
+//!   build-arg NAME=VALUE   (`$HTTP` is the test's file server URL,
+//!                           `$GIT` the test's git server URL)
 //!   secret id=ID,src=FILE  (relative to the case directory)
 //!   differs FIELD          (an image config field the spec cannot set;
 //!                           the converter must have warned about it)
@@ -56,7 +57,7 @@ struct Case {
     warns: Vec<String>,
 }
 
-fn cases(http: &str) -> Vec<Case> {
+fn cases(http: &str, git: &str) -> Vec<Case> {
     let root = repo().join("tests").join("convert");
     let only: Option<Vec<String>> = std::env::var("CONVERT_CASES")
         .ok()
@@ -97,7 +98,7 @@ fn cases(http: &str) -> Vec<Case> {
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
             {
                 let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-                let value = value.replace("$HTTP", http);
+                let value = value.replace("$HTTP", http).replace("$GIT", git);
                 match key {
                     "build-arg" => case.build_args.push(value),
                     "secret" => case.secrets.push(value),
@@ -144,6 +145,64 @@ fn file_server() -> String {
         }
     });
     format!("http://{address}")
+}
+
+/// A git repository served on loopback by `git daemon --inetd`, one
+/// process per connection on a listener that is bound before any build
+/// starts; returns the URL of the repository (branch `main`, tag `v1`).
+fn git_server() -> String {
+    let root = repo().join("target").join("convert-e2e").join("git");
+    let _ = std::fs::remove_dir_all(&root);
+    let work = root.join("work");
+    std::fs::create_dir_all(work.join("src")).expect("a work tree");
+    std::fs::write(work.join("README.md"), "a repository for ADD\n").expect("a file");
+    std::fs::write(work.join("src").join("hello.txt"), "hello from git\n").expect("a file");
+    let git = |dir: &Path, args: &[&str]| {
+        let out = run(Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null"));
+        assert!(out.ok, "git {}: {}", args.join(" "), out.stderr);
+    };
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "."]);
+    git(
+        &work,
+        &[
+            "-c",
+            "user.name=e2e",
+            "-c",
+            "user.email=e2e@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "first",
+        ],
+    );
+    git(&work, &["tag", "v1"]);
+    git(&root, &["clone", "-q", "--bare", "work", "demo.git"]);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let address = listener.local_addr().expect("an address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (Ok(input), Ok(output)) = (stream.try_clone(), stream.try_clone()) else {
+                continue;
+            };
+            let child = Command::new("git")
+                .args(["daemon", "--inetd", "--export-all"])
+                .arg(format!("--base-path={}", root.display()))
+                .stdin(std::os::fd::OwnedFd::from(input))
+                .stdout(std::os::fd::OwnedFd::from(output))
+                .stderr(Stdio::null())
+                .spawn();
+            if let Ok(mut child) = child {
+                std::thread::spawn(move || child.wait());
+            }
+        }
+    });
+    format!("git://{address}/demo.git")
 }
 
 /// Converts the case's Dockerfile with the real binary into
@@ -312,11 +371,12 @@ fn compare(case: &Case, dockerfile_image: &str, spec_image: &str, warnings: &str
 #[ignore = "needs the Docker daemon and the frontend image (make e2e)"]
 fn every_converted_dockerfile_builds_the_same_image() {
     let http = file_server();
+    let git = git_server();
     let frontend = std::env::var("CONVERT_FRONTEND").ok();
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut timings = Vec::new();
-    let cases = cases(&http);
+    let cases = cases(&http, &git);
     for case in &cases {
         let case_start = Instant::now();
         let (spec, warnings) = convert(case);

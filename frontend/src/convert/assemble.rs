@@ -216,7 +216,11 @@ fn stage(
         };
         for (n, value) in nodes.into_iter().enumerate() {
             let comments = if n == 0 { comments.clone() } else { Vec::new() };
-            steps.push(Item { value, comments });
+            steps.push(Item {
+                value,
+                comments,
+                flow: false,
+            });
         }
     }
     if !steps.is_empty() {

@@ -20,7 +20,7 @@ impl Converter {
         for flag in &flags {
             let value = flag.value.clone().unwrap_or_default();
             match flag.name.as_str() {
-                "mount" => mounts.push(super::yaml::Item::new(self.mount(stage, flag)?)),
+                "mount" => mounts.push(super::yaml::Item::flow(self.mount(stage, flag)?)),
                 "network" if matches!(value.as_str(), "default" | "none" | "host") => {
                     extra.push(("network".into(), Node::str(value)))
                 }
@@ -67,7 +67,7 @@ impl Converter {
                     bind.set("from", Node::str(helper));
                     bind.set("source", Node::str("/"));
                     bind.set("target", Node::str(PIPES));
-                    mounts.push(super::yaml::Item::new(bind));
+                    mounts.push(super::yaml::Item::flow(bind));
                     RunCommand::Exec(vec![format!("{PIPES}/{}", doc.name)])
                 } else {
                     RunCommand::Shell(data)

@@ -53,7 +53,11 @@ impl Converter {
             .hint("declare the arg before the first FROM with a default"));
         }
         let by_default = self.with_defaults(&image_value).to_lowercase();
-        let parent = self.stage_index(&by_default);
+        // FROM names an earlier stage by name only (not by number).
+        let parent = self
+            .stages
+            .iter()
+            .position(|(d, _, _)| d.as_deref() == Some(by_default.as_str()));
         let (from, state) = match parent {
             Some(index) => {
                 if image_value.literal().is_none() {

@@ -212,3 +212,39 @@ fn errors_name_the_line_and_column() {
     assert!(error_of("FROM busybox\nONBUILD RUN x\n").starts_with("Dockerfile:2:1: ONBUILD"));
     assert!(error_of("FROM busybox\nCOPY --nope a b\n").starts_with("Dockerfile:2:6: unknown flag"));
 }
+
+/// Flags the daemon's built-in Dockerfile frontend (1.7) only has in its
+/// `labs` syntax, so the equivalence corpus cannot build them.
+#[test]
+fn labs_flags_convert() {
+    let spec = spec_of(
+        "FROM busybox\nCOPY --parents --exclude=*.tmp --exclude=cache/ src/a/x.txt src/b/ /dst/\nRUN --security=insecure --network=none true\n",
+    );
+    let steps = &spec.stages[0].steps;
+    let StepKind::Copy(copy) = &steps[0].kind else {
+        panic!("copy")
+    };
+    assert!(copy.parents);
+    assert_eq!(
+        copy.exclude,
+        vec!["*.tmp".to_string(), "cache/".to_string()]
+    );
+    assert_eq!(copy.sources.len(), 2);
+    let StepKind::Run(run) = &steps[1].kind else {
+        panic!("run")
+    };
+    assert!(run.insecure);
+    assert_eq!(run.network, Some(spec::Network::None));
+}
+
+#[test]
+fn secrets_as_env_and_ssh_ids_convert() {
+    let spec = spec_of("FROM busybox\nRUN --mount=type=secret,id=tok,env=TOKEN,required --mount=type=ssh,id=gh true\n");
+    let StepKind::Run(run) = &spec.stages[0].steps[0].kind else {
+        panic!("run")
+    };
+    assert!(
+        matches!(&run.mounts[0].kind, spec::MountKind::Secret { id, env: Some(e), required: true, .. } if id == "tok" && e == "TOKEN")
+    );
+    assert!(matches!(&run.mounts[1].kind, spec::MountKind::Ssh { id, .. } if id == "gh"));
+}

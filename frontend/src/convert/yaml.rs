@@ -27,6 +27,8 @@ pub struct Entry {
 pub struct Item {
     pub value: Node,
     pub comments: Vec<String>,
+    /// A mapping written `{a: b}` on one line, when it fits.
+    pub flow: bool,
 }
 
 impl Node {
@@ -77,12 +79,21 @@ impl Item {
         Item {
             value,
             comments: Vec::new(),
+            flow: false,
+        }
+    }
+
+    /// An item written as a flow mapping when it fits on the line.
+    pub fn flow(value: Node) -> Item {
+        Item {
+            flow: true,
+            ..Item::new(value)
         }
     }
 }
 
 /// Lines longer than this are not written as flow lists.
-const FLOW_WIDTH: usize = 72;
+const FLOW_WIDTH: usize = 88;
 
 /// The document for a top-level mapping.
 pub fn to_string(root: &Node) -> String {
@@ -163,6 +174,14 @@ fn write_list(items: &[Item], indent: usize, out: &mut String) {
         out.push_str(&" ".repeat(indent));
         out.push('-');
         match &item.value {
+            Node::Map(entries)
+                if item.flow
+                    && flow_map(entries).is_some_and(|f| indent + f.len() < FLOW_WIDTH) =>
+            {
+                out.push(' ');
+                out.push_str(&flow_map(entries).expect("checked"));
+                out.push('\n');
+            }
             Node::Map(entries) if !entries.is_empty() => {
                 // The first entry shares the dash's line.
                 let first = &entries[0];
@@ -192,6 +211,23 @@ fn flow_list(items: &[Item]) -> Option<String> {
         }
     }
     Some(format!("[{}]", parts.join(", ")))
+}
+
+/// `{a: b, c: d}` when every value is a short one-line scalar.
+fn flow_map(entries: &[Entry]) -> Option<String> {
+    let mut parts = Vec::new();
+    for entry in entries {
+        if !entry.comments.is_empty() {
+            return None;
+        }
+        let value = match &entry.value {
+            Node::Str(t) if !t.contains('\n') => scalar(t, true),
+            Node::Raw(t) => t.clone(),
+            _ => return None,
+        };
+        parts.push(format!("{}: {value}", scalar(&entry.key, true)));
+    }
+    (!parts.is_empty()).then(|| format!("{{{}}}", parts.join(", ")))
 }
 
 /// Text a literal block scalar can hold exactly.
@@ -359,6 +395,7 @@ mod tests {
             Node::List(vec![Item {
                 value: step,
                 comments: vec!["build it".into()],
+                flow: false,
             }]),
         );
         assert_eq!(
