@@ -129,9 +129,10 @@ SECURITY_MIRROR=${SECURITY_MIRROR%/}
 # (containerd 1.7); everything else, runc included, stays bookworm.
 TRIXIE_PKGS=(docker.io docker-cli docker-buildx)
 # openssh-client: ssh-agent for the `--ssh` test; iproute2: the second
-# (containerd-store) daemon's bridge, scripts/e2e-containerd-daemon.sh.
+# (containerd-store) daemon's bridge, scripts/e2e-containerd-daemon.sh;
+# git: BuildKit's git sources, and the repository e2e_convert serves for ADD.
 BOOKWORM_PKGS=(iptables debootstrap busybox-static docker-registry ca-certificates curl procps
-  openssh-client iproute2)
+  openssh-client iproute2 git)
 
 pkg_installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
 
