@@ -176,6 +176,7 @@ fn stage(
 ) -> Result<Node, Problem> {
     let end = out.end.as_ref().expect("finished stages have an end state");
     let level = out.first_run.as_ref().unwrap_or(end);
+    check_env_refs(out, declared)?;
     let mut node = Node::map();
     node.set("from", Node::str(&out.from));
     if let Some(p) = &out.platform {
@@ -231,6 +232,32 @@ fn stage(
         node.set_commented("image", image, out.pending_comments.clone());
     }
     Ok(node)
+}
+
+/// An env value that refers to a variable of the base image by a name
+/// that is also a build arg: the spec would substitute the arg there.
+fn check_env_refs(out: &OutStage, declared: &BTreeSet<&str>) -> Result<(), Problem> {
+    let states = out.steps.iter().filter_map(|s| match &s.kind {
+        StepKind::Run(info) => Some(&info.state),
+        _ => None,
+    });
+    for state in states.chain(out.end.iter()) {
+        for var in state.env.iter().filter(|v| v.here) {
+            if let Some(name) = var
+                .value
+                .env_refs()
+                .into_iter()
+                .find(|n| declared.contains(n.as_str()))
+            {
+                return Err(Problem::new(
+                    out.pos,
+                    format!("ENV `{}` refers to `${name}` of the base image, but `{name}` is also a build arg, which a spec would substitute instead", var.name),
+                )
+                .hint(format!("rename the build arg `{name}`")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Variables set by this stage's ENVs, in the order they were first set;

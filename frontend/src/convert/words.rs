@@ -75,6 +75,22 @@ impl Value {
         }
     }
 
+    /// Names of environment variables this value refers to.
+    pub fn env_refs(&self) -> Vec<String> {
+        fn walk(parts: &[Part], out: &mut Vec<String>) {
+            for part in parts {
+                match part {
+                    Part::EnvRef(n) => out.push(n.clone()),
+                    Part::Op { word, .. } => walk(word, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut names = Vec::new();
+        walk(&self.0, &mut names);
+        names
+    }
+
     /// Refers to the environment, which only env values can.
     pub fn has_env_ref(&self) -> bool {
         fn any(parts: &[Part]) -> bool {
