@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use crate::spec::error::Problem;
 use crate::spec::{Pos, SpecError};
 
-pub use assemble::{ImageOut, OutStage, OutStep, RunInfo, StepKind};
+use assemble::OutStage;
 use parse::Instruction;
 use state::{ArgVar, StageState};
 use words::Value;
@@ -120,7 +120,7 @@ fn convert_text(text: &str) -> Result<Conversion, Problem> {
     yaml.push_str(&yaml::to_string(&root));
     if !dockerfile.trailing_comments.is_empty() {
         for c in &dockerfile.trailing_comments {
-            yaml.push_str(&format!("# {c}\n"));
+            yaml.push_str(&format!("# {}\n", yaml::comment_text(c)));
         }
     }
     Ok(Conversion {

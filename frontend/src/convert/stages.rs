@@ -193,6 +193,7 @@ impl Converter {
                 (None, Some((g, _))) => g.has_value,
                 (None, None) => {
                     self.register_arg(&name, None, i.pos)?;
+                    self.warn(i.pos, format!("ARG `{name}` has no default: the Dockerfile leaves it unset unless --build-arg gives it, the spec sets it to \"\" for steps that mention it (only `${{{name}-…}}`, `${{{name}+…}}` or listing the environment can tell)"));
                     false
                 }
             };

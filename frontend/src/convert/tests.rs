@@ -56,19 +56,25 @@ const TRICKY: &[&str] = &[
     ",comma",
     "#",
     "",
+    "nel\u{85}",
+    "line\u{2028}sep",
+    "bom\u{feff}",
+    "bell\u{7}",
 ];
+
+#[test]
+fn comments_with_control_characters_stay_comments() {
+    let spec = spec_of("# a \u{1d} b\u{2028}c\nFROM busybox\n# trailing \u{7}\n");
+    assert_eq!(spec.stages.len(), 1);
+}
 
 #[test]
 fn tricky_strings_survive_the_round_trip_in_every_position() {
     for text in TRICKY {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-            .replace('\t', "\\t");
+        let json = serde_json::to_string(text).expect("a JSON string");
         // Exec-form RUN keeps the text as written (JSON in the Dockerfile).
         let dockerfile = format!(
-            "FROM scratch\nRUN [\"/bin/echo\", \"{escaped}\"]\nLABEL tricky=\"{}\"\n",
+            "FROM scratch\nRUN [\"/bin/echo\", {json}]\nLABEL tricky=\"{}\"\n",
             text.replace(['\n', '\t'], " ")
                 .replace('\\', "\\\\")
                 .replace('"', "\\\"")

@@ -106,13 +106,32 @@ pub fn to_string(root: &Node) -> String {
 
 fn comments(lines: &[String], indent: usize, out: &mut String) {
     for line in lines {
-        for part in line.lines() {
-            out.push_str(&" ".repeat(indent));
-            out.push_str("# ");
-            out.push_str(part.trim_end());
-            out.push('\n');
-        }
+        out.push_str(&" ".repeat(indent));
+        out.push_str("# ");
+        out.push_str(&comment_text(line));
+        out.push('\n');
     }
+}
+
+/// A comment's text on one line, without the characters YAML refuses in
+/// comments (control characters) or reads as line breaks.
+pub fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if unsafe_char(c) || c == '\n' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+/// Characters no YAML scalar or comment may hold as they are.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
 }
 
 fn write_map(entries: &[Entry], indent: usize, out: &mut String) {
@@ -273,7 +292,7 @@ pub fn scalar(text: &str, in_flow: bool) -> String {
     if plain_ok(text, in_flow) {
         return text.to_string();
     }
-    if text.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if text.chars().any(|c| c.is_control() || unsafe_char(c)) {
         return double_quoted(text);
     }
     format!("'{}'", text.replace('\'', "''"))
@@ -300,7 +319,7 @@ fn plain_ok(text: &str, in_flow: bool) -> bool {
     let Some(first) = text.chars().next() else {
         return false;
     };
-    if text.trim() != text || text.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if text.trim() != text || text.chars().any(|c| c.is_control() || unsafe_char(c)) {
         return false;
     }
     if "[]{},#&*!|>'\"%@`".contains(first) {
