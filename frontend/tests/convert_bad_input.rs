@@ -214,6 +214,12 @@ fn convert_without_panic(text: &str) {
                 );
             }
         }
+        Ok(Err(e))
+            if e.message
+                .starts_with(stagecraft::convert::READ_BACK_FAILURE) =>
+        {
+            panic!("{e}\nDockerfile:\n{text}")
+        }
         Ok(Err(_)) => {}
     }
 }

@@ -9,8 +9,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(converted) = stagecraft::convert::convert("Dockerfile", text) else {
-        return;
+    let converted = match stagecraft::convert::convert("Dockerfile", text) {
+        Ok(converted) => converted,
+        Err(e) if e.message.starts_with(stagecraft::convert::READ_BACK_FAILURE) => {
+            panic!("{e}\n{text}")
+        }
+        Err(_) => return,
     };
     if let Err(e) = stagecraft::spec::parse("build.yaml", converted.yaml.as_bytes()) {
         panic!("the converted spec is invalid: {e}\n{}", converted.yaml);

@@ -10,6 +10,17 @@ use super::{Converter, StageBuild};
 use crate::spec::error::Problem;
 use crate::spec::Pos;
 
+/// YAML's limit on the length of a key.
+const MAX_KEY_CHARS: usize = 1024;
+
+/// An owner the spec accepts: `user`, `uid`, `user:group` or `uid:gid`.
+pub fn valid_owner(text: &str) -> bool {
+    match text.split_once(':') {
+        Some((u, g)) => !u.is_empty() && !g.is_empty() && !g.contains(':'),
+        None => !text.is_empty(),
+    }
+}
+
 impl Converter {
     pub fn mode(&self, base_refs: bool) -> Mode {
         Mode {
@@ -89,6 +100,13 @@ impl Converter {
             if key.is_empty() {
                 return Err(Problem::new(i.rest_pos, "empty key").hint("write KEY=value"));
             }
+            if key.chars().count() > MAX_KEY_CHARS {
+                return Err(Problem::new(
+                    i.rest_pos,
+                    format!("a key longer than {MAX_KEY_CHARS} characters"),
+                )
+                .hint("YAML keys are at most 1024 characters; shorten it"));
+            }
             out.push((key, self.expand_at(&value, vars, i.rest_pos, base_refs)?));
         }
         Ok(out)
@@ -141,6 +159,16 @@ impl Converter {
         node.set("mkdir", Node::str(dir.spec_text()));
         match &stage.state.user {
             Some(u) if u.literal().is_none_or(|t| !t.is_empty()) => {
+                if u.literal().is_some_and(|t| !valid_owner(&t)) {
+                    return Err(Problem::new(
+                        i.pos,
+                        format!(
+                            "the current USER `{}` is no valid owner for WORKDIR's directory",
+                            u.spec_text()
+                        ),
+                    )
+                    .hint("write USER as `user`, `uid`, `user:group` or `uid:gid`"));
+                }
                 node.set("chown", Node::str(u.spec_text()))
             }
             Some(_) => {}

@@ -114,7 +114,19 @@ impl Converter {
         };
         let text_of = |f: &Flag| f.value.clone().unwrap_or_default();
         let chown = match flag("chown") {
-            Some(f) => Some(self.expand_at(&text_of(f), vars, f.pos, false)?.spec_text()),
+            Some(f) => {
+                let owner = self.expand_at(&text_of(f), vars, f.pos, false)?;
+                if owner
+                    .literal()
+                    .is_some_and(|t| !super::config::valid_owner(&t))
+                {
+                    return Err(
+                        Problem::new(f.pos, format!("invalid owner `{}`", text_of(f)))
+                            .hint("write `user`, `uid`, `user:group` or `uid:gid`"),
+                    );
+                }
+                Some(owner.spec_text())
+            }
             None => None,
         };
         let chmod = match flag("chmod") {

@@ -31,6 +31,9 @@ use parse::Instruction;
 use state::{ArgVar, StageState};
 use words::Value;
 
+/// The start of the error for a conversion whose spec does not read back.
+pub const READ_BACK_FAILURE: &str = "internal error: the converted spec does not read back";
+
 /// The converted spec and what the user should know about it.
 #[derive(Debug, Clone)]
 pub struct Conversion {
@@ -122,6 +125,15 @@ fn convert_text(text: &str) -> Result<Conversion, Problem> {
         for c in &dockerfile.trailing_comments {
             yaml.push_str(&format!("# {}\n", yaml::comment_text(c)));
         }
+    }
+    // The spec must read back; a converter bug must not reach the user's
+    // file (the fuzz target treats this error as a failure).
+    if let Err(e) = crate::spec::parse("converted.yaml", yaml.as_bytes()) {
+        return Err(Problem::new(
+            Pos { line: 1, column: 1 },
+            format!("{READ_BACK_FAILURE}: {}", e.headline()),
+        )
+        .hint("this is a bug in `stagecraft convert`; please report it with the Dockerfile"));
     }
     Ok(Conversion {
         yaml,

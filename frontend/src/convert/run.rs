@@ -83,6 +83,23 @@ impl Converter {
                 RunCommand::Shell(text)
             }
         };
+        if matches!(&command, RunCommand::Shell(text) if text.trim().is_empty()) {
+            return Err(Problem::new(i.pos, "this RUN runs an empty command")
+                .hint("write the command to run, or remove the RUN"));
+        }
+        let mut targets = Vec::new();
+        for mount in &mounts {
+            if let Node::Map(entries) = &mount.value {
+                let target = entries.iter().find(|e| e.key == "target").map(|e| &e.value);
+                if let Some(Node::Str(t)) = target {
+                    if targets.contains(t) {
+                        return Err(Problem::new(i.pos, format!("two mounts at `{t}`"))
+                            .hint("give each mount its own target"));
+                    }
+                    targets.push(t.clone());
+                }
+            }
+        }
         if !mounts.is_empty() {
             extra.push(("mounts".into(), Node::List(mounts)));
         }

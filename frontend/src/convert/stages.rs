@@ -80,12 +80,10 @@ impl Converter {
             Some(f) => {
                 let value = f.value.as_deref().unwrap_or("");
                 let platform = self.expand_at(value, &globals, f.pos, false)?;
-                if platform.literal().is_some_and(|t| t.is_empty()) {
-                    return Err(Problem::new(
-                        f.pos,
-                        format!("--platform `{value}` expands to nothing"),
-                    )
-                    .hint("write a platform such as linux/amd64 or $BUILDPLATFORM"));
+                let literal = platform.literal();
+                if literal.is_some_and(|t| crate::llb::Platform::parse(&t).is_none()) {
+                    return Err(Problem::new(f.pos, format!("invalid platform `{value}`"))
+                        .hint("write a platform such as linux/amd64 or $BUILDPLATFORM"));
                 }
                 Some(platform.spec_text())
             }

@@ -405,6 +405,15 @@ impl Lexer<'_> {
         set: bool,
         env: bool,
     ) -> Result<Value, String> {
+        if word
+            .0
+            .iter()
+            .any(|p| matches!(p, Part::Lit(t) if t.contains('}')))
+        {
+            return Err(format!(
+                "`${{{name}{op}…}}`: a `}}` in the default cannot be written in a spec"
+            ));
+        }
         let reference = Value(vec![if env {
             Part::EnvRef(name.to_string())
         } else {
