@@ -113,29 +113,8 @@ impl Converter {
             _ => dest,
         };
         let text_of = |f: &Flag| f.value.clone().unwrap_or_default();
-        let chown = match flag("chown") {
-            Some(f) => {
-                let owner = self.expand_at(&text_of(f), vars, f.pos, false)?;
-                if owner
-                    .literal()
-                    .is_some_and(|t| !super::config::valid_owner(&t))
-                {
-                    return Err(
-                        Problem::new(f.pos, format!("invalid owner `{}`", text_of(f)))
-                            .hint("write `user`, `uid`, `user:group` or `uid:gid`"),
-                    );
-                }
-                Some(owner.spec_text())
-            }
-            None => None,
-        };
-        let chmod = match flag("chmod") {
-            Some(f) => Some(octal(&text_of(f)).ok_or_else(|| {
-                Problem::new(f.pos, "--chmod must be octal permission bits here")
-                    .hint("write e.g. --chmod=0755")
-            })?),
-            None => None,
-        };
+        let chown = flag("chown").map(|f| self.owner(stage, f)).transpose()?;
+        let chmod = flag("chmod").map(chmod_bits).transpose()?;
         let from = match flag("from") {
             Some(f) => {
                 let value = self.expand_at(&text_of(f), vars, f.pos, false)?;
@@ -162,6 +141,20 @@ impl Converter {
             many: sources.len() > 1,
         };
         Ok((copy, sources.to_vec()))
+    }
+
+    /// `--chown`, expanded and checked.
+    fn owner(&self, stage: &StageBuild, f: &Flag) -> Result<String, Problem> {
+        let text = f.value.clone().unwrap_or_default();
+        let owner = self.expand_at(&text, &stage.state, f.pos, false)?;
+        if owner
+            .literal()
+            .is_some_and(|t| !super::config::valid_owner(&t))
+        {
+            return Err(Problem::new(f.pos, format!("invalid owner `{text}`"))
+                .hint("write `user`, `uid`, `user:group` or `uid:gid`"));
+        }
+        Ok(owner.spec_text())
     }
 
     /// A source read from the context, a stage or an image.
@@ -278,50 +271,10 @@ impl Converter {
         }
         let kind = self.with_defaults(value);
         let src = value.spec_text();
-        let mut source = Node::map();
-        let to = if let Some((_, fragment)) = git_source(&kind) {
-            source.set(
-                "git",
-                Node::str(src.split_once('#').map_or(src.as_str(), |(r, _)| r)),
-            );
-            if let Some(f) = fragment {
-                let (reference, subdir) = f.split_once(':').unwrap_or((f.as_str(), ""));
-                if !subdir.is_empty() {
-                    return Err(Problem::new(
-                        i.rest_pos,
-                        "a git subdirectory (`#ref:dir`) cannot be written in a spec",
-                    )
-                    .hint("add the whole repository and copy the directory from it"));
-                }
-                if !reference.is_empty() {
-                    source.set("ref", Node::str(reference));
-                }
-            }
-            if copy.keep_git_dir {
-                source.set("keep_git_dir", Node::Raw("true".into()));
-            }
-            self.absolute_dest(stage, i, &copy.dest)?.spec_text()
+        let (source, to) = if git_source(&kind).is_some() {
+            self.git_source(stage, i, &src, &kind, copy)?
         } else if kind.starts_with("http://") || kind.starts_with("https://") {
-            source.set("url", Node::str(&src));
-            if let Some(c) = &copy.checksum {
-                let hex = c.strip_prefix("sha256:").unwrap_or("");
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(Problem::new(
-                        i.pos,
-                        format!("checksum `{c}` cannot be written in a spec"),
-                    )
-                    .hint("write `sha256:` followed by 64 hex digits"));
-                }
-                source.set("checksum", Node::str(c));
-            }
-            let mut to = self.absolute_dest(stage, i, &copy.dest)?.spec_text();
-            if to.ends_with('/') || copy.many {
-                if !to.ends_with('/') {
-                    to.push('/');
-                }
-                to.push_str(&url_file_name(&kind));
-            }
-            to
+            self.url_source(stage, i, &src, &kind, copy)?
         } else {
             return Ok(None);
         };
@@ -334,6 +287,77 @@ impl Converter {
             }
         }
         Ok(Some(StepKind::Node(node)))
+    }
+}
+
+impl Converter {
+    /// `add: {git, ref, keep_git_dir}` and its destination.
+    fn git_source(
+        &self,
+        stage: &StageBuild,
+        i: &Instruction,
+        src: &str,
+        kind: &str,
+        copy: &Copy,
+    ) -> Result<(Node, String), Problem> {
+        let mut source = Node::map();
+        source.set(
+            "git",
+            Node::str(src.split_once('#').map_or(src, |(r, _)| r)),
+        );
+        if let Some((_, Some(fragment))) = git_source(kind) {
+            let (reference, subdir) = fragment.split_once(':').unwrap_or((fragment.as_str(), ""));
+            if !subdir.is_empty() {
+                return Err(Problem::new(
+                    i.rest_pos,
+                    "a git subdirectory (`#ref:dir`) cannot be written in a spec",
+                )
+                .hint("add the whole repository and copy the directory from it"));
+            }
+            if !reference.is_empty() {
+                source.set("ref", Node::str(reference));
+            }
+        }
+        if copy.keep_git_dir {
+            source.set("keep_git_dir", Node::Raw("true".into()));
+        }
+        Ok((
+            source,
+            self.absolute_dest(stage, i, &copy.dest)?.spec_text(),
+        ))
+    }
+
+    /// `add: {url, checksum}` and its destination: a file named as the
+    /// Dockerfile frontend names downloads when it goes into a directory.
+    fn url_source(
+        &self,
+        stage: &StageBuild,
+        i: &Instruction,
+        src: &str,
+        kind: &str,
+        copy: &Copy,
+    ) -> Result<(Node, String), Problem> {
+        let mut source = Node::map();
+        source.set("url", Node::str(src));
+        if let Some(c) = &copy.checksum {
+            let hex = c.strip_prefix("sha256:").unwrap_or("");
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Problem::new(
+                    i.pos,
+                    format!("checksum `{c}` cannot be written in a spec"),
+                )
+                .hint("write `sha256:` followed by 64 hex digits"));
+            }
+            source.set("checksum", Node::str(c));
+        }
+        let mut to = self.absolute_dest(stage, i, &copy.dest)?.spec_text();
+        if to.ends_with('/') || copy.many {
+            if !to.ends_with('/') {
+                to.push('/');
+            }
+            to.push_str(&url_file_name(kind));
+        }
+        Ok((source, to))
     }
 }
 
@@ -374,6 +398,14 @@ fn copy_step(stage: &StageBuild, i: &Instruction, copy: &Copy, sources: &[String
         to_at,
         dest,
     }
+}
+
+/// `--chmod`, as octal bits.
+fn chmod_bits(f: &Flag) -> Result<String, Problem> {
+    octal(f.value.as_deref().unwrap_or("")).ok_or_else(|| {
+        Problem::new(f.pos, "--chmod must be octal permission bits here")
+            .hint("write e.g. --chmod=0755")
+    })
 }
 
 fn bool_flag(flag: Option<&Flag>) -> Result<bool, Problem> {

@@ -153,24 +153,8 @@ impl Converter {
                 };
                 node.set("test", Node::strs(&test));
                 for flag in flags {
-                    let value = flag.value.clone().unwrap_or_default();
-                    let key = flag.name.replace('-', "_");
-                    if flag.name == "retries" {
-                        let n: u32 = value.parse().map_err(|_| {
-                            Problem::new(flag.pos, format!("invalid --retries `{value}`"))
-                                .hint("write a whole number")
-                        })?;
-                        node.set("retries", Node::Raw(n.to_string()));
-                    } else {
-                        if crate::spec::parse_duration(&value).is_none() {
-                            return Err(Problem::new(
-                                flag.pos,
-                                format!("duration `{value}` cannot be written in a spec"),
-                            )
-                            .hint("use ms, s, m or h, e.g. 30s or 1m30s"));
-                        }
-                        node.set(&key, Node::str(value));
-                    }
+                    let (key, value) = health_option(flag)?;
+                    node.set(&key, value);
                 }
             }
             _ => {
@@ -207,6 +191,26 @@ impl Converter {
             .extend(i.comments.iter().cloned());
         Ok(())
     }
+}
+
+/// A HEALTHCHECK flag as a spec healthcheck option.
+fn health_option(flag: &super::parse::Flag) -> Result<(String, Node), Problem> {
+    let value = flag.value.clone().unwrap_or_default();
+    if flag.name == "retries" {
+        let n: u32 = value.parse().map_err(|_| {
+            Problem::new(flag.pos, format!("invalid --retries `{value}`"))
+                .hint("write a whole number")
+        })?;
+        return Ok(("retries".into(), Node::Raw(n.to_string())));
+    }
+    if crate::spec::parse_duration(&value).is_none() {
+        return Err(Problem::new(
+            flag.pos,
+            format!("duration `{value}` cannot be written in a spec"),
+        )
+        .hint("use ms, s, m or h, e.g. 30s or 1m30s"));
+    }
+    Ok((flag.name.replace('-', "_"), Node::str(value)))
 }
 
 /// `80`, `80/tcp`, `8000-8002/udp` → each port as `N/proto`.

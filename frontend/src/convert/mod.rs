@@ -12,6 +12,7 @@
 mod assemble;
 mod config;
 mod copy;
+mod expand;
 mod image;
 mod mounts;
 pub mod parse;

@@ -77,23 +77,7 @@ impl Converter {
                 node.set(key, Node::str(v));
             }
         }
-        let from = get("from");
-        if let Some(f) = &from {
-            node.set("from", Node::str(self.source_name(f, flag.pos)?));
-        }
-        match (get("source"), &from) {
-            (Some(source), Some(_)) => node.set("source", Node::str(source)),
-            (Some(source), None) => node.set("source", Node::str(context_relative(&source))),
-            (None, None) if kind == "bind" => node.set("source", Node::str(".")),
-            (None, _) => {}
-        }
-        if let Some(sharing) = get("sharing") {
-            if !matches!(sharing.as_str(), "shared" | "private" | "locked") {
-                return Err(at(format!("unknown sharing `{sharing}`"))
-                    .hint("write shared, private or locked"));
-            }
-            node.set("sharing", Node::str(sharing));
-        }
+        self.mount_source(&mut node, &get, &kind, flag)?;
         if kind == "cache" && set("readonly")? {
             return Err(
                 at("a read-only cache mount cannot be written in a spec".into())
@@ -110,6 +94,28 @@ impl Converter {
         }
         numbers(&mut node, &get, flag)?;
         Ok(node)
+    }
+
+    /// `from` (a stage, by name or number, or an image) and `source`, which
+    /// is a context path when there is no `from`.
+    fn mount_source(
+        &self,
+        node: &mut Node,
+        get: &dyn Fn(&str) -> Option<String>,
+        kind: &str,
+        flag: &Flag,
+    ) -> Result<(), Problem> {
+        let from = get("from");
+        if let Some(f) = &from {
+            node.set("from", Node::str(self.source_name(f, flag.pos)?));
+        }
+        match (get("source"), &from) {
+            (Some(source), Some(_)) => node.set("source", Node::str(source)),
+            (Some(source), None) => node.set("source", Node::str(context_relative(&source))),
+            (None, None) if kind == "bind" => node.set("source", Node::str(".")),
+            (None, _) => {}
+        }
+        Ok(())
     }
 
     /// The mount's type and its options (aliases resolved, values expanded),
@@ -189,13 +195,21 @@ impl Converter {
     }
 }
 
-/// `size`, `mode`, `uid` and `gid`, checked as the spec reads them.
+/// `sharing`, `size`, `mode`, `uid` and `gid`, checked as the spec reads them.
 fn numbers(
     node: &mut Node,
     get: &dyn Fn(&str) -> Option<String>,
     flag: &Flag,
 ) -> Result<(), Problem> {
     let at = |message: String| Problem::new(flag.pos, message);
+    if let Some(sharing) = get("sharing") {
+        if !matches!(sharing.as_str(), "shared" | "private" | "locked") {
+            return Err(
+                at(format!("unknown sharing `{sharing}`")).hint("write shared, private or locked")
+            );
+        }
+        node.set("sharing", Node::str(sharing));
+    }
     if let Some(size) = get("size") {
         if crate::spec::parse_size(&size).is_none() {
             return Err(

@@ -13,6 +13,58 @@ use crate::spec::Pos;
 impl Converter {
     pub fn from(&mut self, i: &Instruction, names: &[String]) -> Result<StageBuild, Problem> {
         self.flags(i, &[("platform", true)])?;
+        let (image, name) = self.base_and_name(i)?;
+        let args: Vec<ArgVar> = self.global_args.iter().map(|(a, _)| a.clone()).collect();
+        let globals = GlobalVars { args: &args };
+        let image_value = self.expand_at(image, &globals, i.rest_pos, false)?;
+        if image_value.literal().is_some_and(|t| t.is_empty()) {
+            return Err(Problem::new(
+                i.rest_pos,
+                format!("`{image}` names no image: it expands to nothing"),
+            )
+            .hint("declare the arg before the first FROM with a default"));
+        }
+        let by_default = self.with_defaults(&image_value).to_lowercase();
+        // FROM names an earlier stage by name only (not by number).
+        let parent = self
+            .stages
+            .iter()
+            .position(|(d, _, _)| d.as_deref() == Some(by_default.as_str()));
+        let (from, state) = match parent {
+            Some(_) if image_value.literal().is_none() => {
+                return Err(Problem::new(
+                    i.rest_pos,
+                    "a stage chosen by build args cannot be converted",
+                )
+                .hint("name the stage directly"))
+            }
+            Some(index) => {
+                let (_, out, state) = &self.stages[index];
+                (out.name.clone(), StageState::on_stage(state))
+            }
+            None if by_default == "scratch" => ("scratch".to_string(), StageState::on_image(true)),
+            None => (
+                self.image_name(&image_value, i.rest_pos)?,
+                StageState::on_image(false),
+            ),
+        };
+        let platform = match i.flags.iter().find(|f| f.name == "platform") {
+            Some(f) => Some(self.platform(f, &globals)?),
+            None => None,
+        };
+        let spec_name = match &name {
+            Some(n) => n.clone(),
+            None => unused_name(&format!("stage-{}", self.stages.len()), names),
+        };
+        Ok(StageBuild {
+            out: OutStage::new(spec_name, from, platform, i.comments.clone(), i.pos),
+            state,
+            dockerfile_name: name,
+        })
+    }
+
+    /// `image` or `image AS name` (the name checked and lower-cased).
+    fn base_and_name<'a>(&self, i: &'a Instruction) -> Result<(&'a str, Option<String>), Problem> {
         let words: Vec<&str> = i.rest.split_whitespace().collect();
         let (image, name) = match words.as_slice() {
             [image] => (*image, None),
@@ -42,63 +94,23 @@ impl Converter {
                 );
             }
         }
-        let args: Vec<ArgVar> = self.global_args.iter().map(|(a, _)| a.clone()).collect();
-        let globals = GlobalVars { args: &args };
-        let image_value = self.expand_at(image, &globals, i.rest_pos, false)?;
-        if image_value.literal().is_some_and(|t| t.is_empty()) {
-            return Err(Problem::new(
-                i.rest_pos,
-                format!("`{image}` names no image: it expands to nothing"),
-            )
-            .hint("declare the arg before the first FROM with a default"));
+        Ok((image, name))
+    }
+
+    /// `FROM --platform=…`, expanded with the global args.
+    fn platform(&self, flag: &super::parse::Flag, globals: &GlobalVars) -> Result<String, Problem> {
+        let value = flag.value.as_deref().unwrap_or("");
+        let platform = self.expand_at(value, globals, flag.pos, false)?;
+        if platform
+            .literal()
+            .is_some_and(|t| crate::llb::Platform::parse(&t).is_none())
+        {
+            return Err(
+                Problem::new(flag.pos, format!("invalid platform `{value}`"))
+                    .hint("write a platform such as linux/amd64 or $BUILDPLATFORM"),
+            );
         }
-        let by_default = self.with_defaults(&image_value).to_lowercase();
-        // FROM names an earlier stage by name only (not by number).
-        let parent = self
-            .stages
-            .iter()
-            .position(|(d, _, _)| d.as_deref() == Some(by_default.as_str()));
-        let (from, state) = match parent {
-            Some(index) => {
-                if image_value.literal().is_none() {
-                    return Err(Problem::new(
-                        i.rest_pos,
-                        "a stage chosen by build args cannot be converted",
-                    )
-                    .hint("name the stage directly"));
-                }
-                let (_, out, state) = &self.stages[index];
-                (out.name.clone(), StageState::on_stage(state))
-            }
-            None if by_default == "scratch" => ("scratch".to_string(), StageState::on_image(true)),
-            None => (
-                self.image_name(&image_value, i.rest_pos)?,
-                StageState::on_image(false),
-            ),
-        };
-        let platform = match i.flags.iter().find(|f| f.name == "platform") {
-            Some(f) => {
-                let value = f.value.as_deref().unwrap_or("");
-                let platform = self.expand_at(value, &globals, f.pos, false)?;
-                let literal = platform.literal();
-                if literal.is_some_and(|t| crate::llb::Platform::parse(&t).is_none()) {
-                    return Err(Problem::new(f.pos, format!("invalid platform `{value}`"))
-                        .hint("write a platform such as linux/amd64 or $BUILDPLATFORM"));
-                }
-                Some(platform.spec_text())
-            }
-            None => None,
-        };
-        let index = self.stages.len();
-        let spec_name = match &name {
-            Some(n) => n.clone(),
-            None => unused_name(&format!("stage-{index}"), names),
-        };
-        Ok(StageBuild {
-            out: OutStage::new(spec_name, from, platform, i.comments.clone(), i.pos),
-            state,
-            dockerfile_name: name,
-        })
+        Ok(platform.spec_text())
     }
 
     /// An image reference as the spec wants it: checked, and with `:latest`

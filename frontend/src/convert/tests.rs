@@ -254,3 +254,28 @@ fn secrets_as_env_and_ssh_ids_convert() {
     );
     assert!(matches!(&run.mounts[1].kind, spec::MountKind::Ssh { id, .. } if id == "gh"));
 }
+
+#[test]
+fn every_mount_option_converts() {
+    let spec = spec_of(
+        "FROM busybox AS a\nFROM busybox\nWORKDIR /w\nRUN --mount=type=cache,target=c,id=x,sharing=locked,from=a,source=/s,mode=0700,uid=1,gid=2 \\\n    --mount=type=tmpfs,dst=/t,size=64m --mount=type=secret,target=/run/secrets/tok,required=true,mode=0440,uid=3 \\\n    --mount=type=ssh,id=gh,required --mount=from=0,src=/bin,target=/b,rw true\n",
+    );
+    let StepKind::Run(run) = &spec.stages[1].steps[1].kind else {
+        panic!("run")
+    };
+    let kinds: Vec<String> = run.mounts.iter().map(|m| format!("{:?}", m.kind)).collect();
+    let all = kinds.join("\n");
+    for expected in [
+        "Cache { target: Located { value: \"/w/c\"",
+        "id: Some(\"x\"), sharing: Locked, from: Some(Located { value: \"a\"",
+        "source: Some(\"/s\"), mode: Some(448), uid: Some(1), gid: Some(2)",
+        "Tmpfs { target: Located { value: \"/t\"",
+        "size: Some(67108864)",
+        "Secret { id: \"tok\", target: Some(\"/run/secrets/tok\"), env: None, required: true, mode: Some(288), uid: Some(3), gid: None",
+        "Ssh { id: \"gh\", target: None, required: true",
+        "Bind { target: Located { value: \"/b\"",
+        "rw: true",
+    ] {
+        assert!(all.contains(expected), "{expected}\nnot in\n{all}");
+    }
+}
