@@ -34,11 +34,13 @@ impl Converter {
     pub fn mount(&self, stage: &StageBuild, flag: &Flag) -> Result<Node, Problem> {
         let (kind, options) = self.mount_options(stage, flag)?;
         let at = |message: String| Problem::new(flag.pos, message);
+        // An empty value is no value (`id=` takes the default).
         let get = |k: &str| {
             options
                 .iter()
                 .find(|(n, _)| n == k)
                 .and_then(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
         };
         let set = |k: &str| -> Result<bool, Problem> {
             match options
