@@ -257,13 +257,14 @@ impl Lexer<'_> {
         set: bool,
         env: bool,
     ) -> Result<Value, String> {
+        // The spec finds the end of `${…}` by counting braces.
         if word
             .0
             .iter()
-            .any(|p| matches!(p, Part::Lit(t) if t.contains('}')))
+            .any(|p| matches!(p, Part::Lit(t) if t.contains(['{', '}'])))
         {
             return Err(format!(
-                "`${{{name}{op}…}}`: a `}}` in the default cannot be written in a spec"
+                "`${{{name}{op}…}}`: a brace in the default cannot be written in a spec"
             ));
         }
         let reference = Value(vec![if env {
