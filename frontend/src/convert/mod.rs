@@ -65,14 +65,6 @@ pub fn convert(file: &str, text: &str) -> Result<Conversion, SpecError> {
 
 fn convert_text(text: &str) -> Result<Conversion, Problem> {
     let dockerfile = parse::parse(text)?;
-    let mut converter = Converter {
-        escape: dockerfile.escape,
-        global_args: Vec::new(),
-        spec_args: BTreeMap::new(),
-        stages: Vec::new(),
-        warnings: Vec::new(),
-        helpers: 0,
-    };
     let names: Vec<String> = dockerfile
         .instructions
         .iter()
@@ -82,6 +74,15 @@ fn convert_text(text: &str) -> Result<Conversion, Problem> {
             (words.len() == 3).then(|| words[2].to_lowercase())
         })
         .collect();
+    let mut converter = Converter {
+        escape: dockerfile.escape,
+        global_args: Vec::new(),
+        spec_args: BTreeMap::new(),
+        stages: Vec::new(),
+        warnings: Vec::new(),
+        helpers: 0,
+        names: names.clone(),
+    };
     let mut stage: Option<StageBuild> = None;
     for instruction in &dockerfile.instructions {
         if instruction.keyword == "FROM" {
@@ -160,6 +161,8 @@ pub struct Converter {
     pub warnings: Vec<Warning>,
     /// Helper stages made so far (heredoc scripts).
     pub helpers: usize,
+    /// Every stage name of the Dockerfile, in order.
+    pub names: Vec<String>,
 }
 
 impl Converter {

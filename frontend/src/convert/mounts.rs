@@ -192,8 +192,15 @@ impl Converter {
     pub fn source_name(&self, from: &str, pos: crate::spec::Pos) -> Result<String, Problem> {
         match self.stage_index(&from.to_lowercase()) {
             Some(index) => Ok(self.stages[index].1.name.clone()),
+            None if self.names.contains(&from.to_lowercase()) => Err(self.later_stage(from, pos)),
             None => self.image_name(&Value::lit(from), pos),
         }
+    }
+
+    /// A stage used before it is defined (the Dockerfile frontend refuses it).
+    pub fn later_stage(&self, name: &str, pos: crate::spec::Pos) -> Problem {
+        Problem::new(pos, format!("stage `{name}` is used before it is defined"))
+            .hint("move the stage above the one that uses it")
     }
 }
 

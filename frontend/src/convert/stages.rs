@@ -43,6 +43,9 @@ impl Converter {
                 (out.name.clone(), StageState::on_stage(state))
             }
             None if by_default == "scratch" => ("scratch".to_string(), StageState::on_image(true)),
+            None if self.names.contains(&by_default) => {
+                return Err(self.later_stage(&by_default, i.rest_pos))
+            }
             None => (
                 self.image_name(&image_value, i.rest_pos)?,
                 StageState::on_image(false),
