@@ -187,11 +187,20 @@ impl Lexer<'_> {
     }
 
     /// What `name` is; special parameters (`$$`, `$1`…) are never set.
+    /// A base-image variable the spec cannot name (`${NAME}` takes ASCII
+    /// names) is as unknown as one outside an env value.
     fn lookup(&self, name: &str) -> Var {
-        if name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
-            self.vars.var(name)
-        } else {
-            Var::Unset
+        if !name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            return Var::Unset;
+        }
+        match self.vars.var(name) {
+            Var::Unknown
+                if self.mode.base_refs
+                    && !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                Var::Unnameable
+            }
+            var => var,
         }
     }
 
@@ -202,7 +211,7 @@ impl Lexer<'_> {
             Var::Arg { .. } => Ok(Value(vec![Part::Ref(name.to_string())])),
             Var::Unset => Ok(Value::default()),
             Var::Unknown if self.mode.base_refs => Ok(Value(vec![Part::EnvRef(name.to_string())])),
-            Var::Unknown => Err(unknown(name)),
+            Var::Unknown | Var::Unnameable => Err(unknown(name)),
         }
     }
 
@@ -244,7 +253,7 @@ impl Lexer<'_> {
                 )),
             },
             Var::Unknown if self.mode.base_refs => self.on_ref(name, op, word, true, true),
-            Var::Unknown => Err(unknown(name)),
+            Var::Unknown | Var::Unnameable => Err(unknown(name)),
         }
     }
 

@@ -149,6 +149,8 @@ pub enum Var {
     Unset,
     /// Maybe set by the base image; its value is unknown here.
     Unknown,
+    /// Like `Unknown`, under a name a spec cannot refer to.
+    Unnameable,
 }
 
 pub trait Vars {
