@@ -108,7 +108,7 @@ TRIXIE_PKGS=(docker.io docker-cli docker-buildx)
 # openssh-client: ssh-agent for the `--ssh` test; iproute2: the second
 # (containerd-store) daemon's bridge, scripts/e2e-containerd-daemon.sh; git:
 # the daemons' git sources (BuildKit runs the host's git) and the git server
-# of the remote-context tests.
+# of the remote-context tests and the repository e2e_convert serves for ADD.
 BOOKWORM_PKGS=(iptables debootstrap busybox-static docker-registry ca-certificates curl procps
   openssh-client iproute2 graphviz git)
 

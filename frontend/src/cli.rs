@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -64,6 +64,15 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
     },
+    /// Convert a Dockerfile into a spec that builds the same image.
+    Convert {
+        /// The Dockerfile (default: ./Dockerfile).
+        #[arg(default_value = "Dockerfile")]
+        dockerfile: PathBuf,
+        /// Write the spec here instead of to stdout (replaced atomically).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print the JSON Schema of spec v1.
     Schema,
     /// Run as a BuildKit gateway frontend (the image's entrypoint).
@@ -99,6 +108,7 @@ pub fn run() -> i32 {
             build_args,
             format,
         } => graph_cmd(&file, target, &build_args, format),
+        Cmd::Convert { dockerfile, output } => convert_cmd(&dockerfile, output.as_deref()),
         Cmd::Schema => write_stdout(spec::json_schema().as_bytes()),
         Cmd::Frontend => return stagecraft::frontend::main(),
     };
@@ -229,6 +239,59 @@ fn graph_cmd(
         GraphFormat::Mermaid => stagecraft::graph::mermaid(&graph),
     };
     write_stdout(text.as_bytes())
+}
+
+fn convert_cmd(dockerfile: &Path, output: Option<&Path>) -> Result<()> {
+    use std::io::Read;
+    let name = dockerfile.display().to_string();
+    let mut bytes = Vec::new();
+    std::fs::File::open(dockerfile)
+        .and_then(|f| {
+            f.take(stagecraft::convert::parse::MAX_DOCKERFILE_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .with_context(|| format!("cannot read {name}"))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            bail!("{name}:{line}:1: the Dockerfile is not UTF-8 text\n  hint: save it as UTF-8");
+        }
+    };
+    let converted = stagecraft::convert::convert(&name, &text)?;
+    for warning in &converted.warnings {
+        eprintln!("warning: {}", warning.render(&name));
+    }
+    match output {
+        None => write_stdout(converted.yaml.as_bytes()),
+        Some(path) => write_atomically(path, converted.yaml.as_bytes()),
+    }
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it:
+/// `path` is either the old file or the whole new one, never half of it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::File::create(&temp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
 }
 
 fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>> {

@@ -10,6 +10,7 @@
 
 pub mod closure;
 pub mod compile;
+pub mod convert;
 pub mod frontend;
 pub mod gateway;
 pub mod graph;

@@ -1,0 +1,2 @@
+# only an arg
+ARG VERSION=1

@@ -1,0 +1,1 @@
+FORM busybox:latest

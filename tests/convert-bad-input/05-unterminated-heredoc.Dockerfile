@@ -1,0 +1,3 @@
+FROM busybox:latest
+RUN <<EOF
+echo never ends

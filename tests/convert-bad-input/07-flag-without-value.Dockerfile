@@ -1,0 +1,3 @@
+FROM busybox:latest AS build
+FROM busybox:latest
+COPY --from /a /a

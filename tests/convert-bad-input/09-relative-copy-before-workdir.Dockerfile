@@ -1,0 +1,4 @@
+FROM busybox:latest
+COPY a.txt copied.txt
+WORKDIR /app
+RUN ls

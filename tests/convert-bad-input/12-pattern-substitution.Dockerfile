@@ -1,0 +1,3 @@
+FROM scratch
+ENV FILE=archive.tar.gz
+ENV BASE=${FILE%.tar.gz}

@@ -1,0 +1,2 @@
+FROM busybox:latest
+ADD https://example.com/org/repo.git#main:docs /docs

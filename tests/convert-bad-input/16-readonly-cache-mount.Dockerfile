@@ -1,0 +1,2 @@
+FROM busybox:latest
+RUN --mount=type=cache,target=/cache,ro ls /cache

@@ -1,0 +1,2 @@
+FROM busybox:latest
+RUN --mount=type=volume,target=/v ls

@@ -1,0 +1,2 @@
+FROM busybox:latest
+RUN --mount=type=tmpfs,target=/t,id=x ls

@@ -1,0 +1,2 @@
+FROM busybox:latest
+RUN --network=bridge echo hi

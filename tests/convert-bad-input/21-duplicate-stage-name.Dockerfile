@@ -1,0 +1,2 @@
+FROM busybox:latest AS app
+FROM busybox:latest AS app

@@ -1,0 +1,2 @@
+FROM busybox:latest
+HEALTHCHECK --interval=1.5 CMD true

@@ -1,0 +1,2 @@
+FROM busybox:latest
+EXPOSE 99999

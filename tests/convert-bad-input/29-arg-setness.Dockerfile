@@ -1,0 +1,3 @@
+FROM busybox:latest
+ARG SUFFIX
+COPY a.txt /a${SUFFIX-none}.txt

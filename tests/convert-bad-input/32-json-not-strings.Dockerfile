@@ -1,0 +1,2 @@
+FROM busybox:latest
+CMD ["echo", 1]

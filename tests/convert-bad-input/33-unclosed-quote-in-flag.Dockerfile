@@ -1,0 +1,2 @@
+FROM busybox:latest
+COPY --chown="1000 a.txt /a.txt

@@ -1,0 +1,4 @@
+FROM busybox:latest
+COPY <<A <<B /x/
+a
+A

@@ -1,0 +1,2 @@
+FROM busybox:latest
+COPY --chmod=u+x a.sh /a.sh

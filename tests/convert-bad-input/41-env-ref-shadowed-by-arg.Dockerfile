@@ -1,0 +1,3 @@
+ARG HOME=/x
+FROM busybox:latest
+ENV CFG=$HOME/.config

@@ -1,0 +1,3 @@
+FROM busybox AS a
+COPY --from=b /x /x
+FROM busybox AS b

@@ -1,0 +1,2 @@
+FROM later AS first
+FROM busybox AS later
