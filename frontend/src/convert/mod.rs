@@ -250,6 +250,16 @@ impl Converter {
                 );
             }
         }
+        // Only --mount and --exclude may be given more than once.
+        for (n, flag) in i.flags.iter().enumerate() {
+            let again = i.flags[..n].iter().any(|f| f.name == flag.name);
+            if again && !matches!(flag.name.as_str(), "mount" | "exclude") {
+                return Err(
+                    Problem::new(flag.pos, format!("`--{}` is given twice", flag.name))
+                        .hint("keep one"),
+                );
+            }
+        }
         Ok(i.flags.iter().collect())
     }
 }

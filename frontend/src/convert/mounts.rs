@@ -66,8 +66,8 @@ impl Converter {
         node.set("type", Node::str(&kind));
         let id = match (kind.as_str(), get("id"), &target) {
             // A secret's id defaults to its file name.
-            ("secret", None, Some(t)) => Some(t.rsplit('/').next().unwrap_or_default().to_string()),
-            ("secret", None, None) => {
+            ("secret", None, Some(t)) if !basename(t).is_empty() => Some(basename(t).to_string()),
+            ("secret", None, _) => {
                 return Err(
                     at("a secret mount needs an id or a target".into()).hint("add `id=NAME`")
                 )
@@ -202,6 +202,11 @@ impl Converter {
         Problem::new(pos, format!("stage `{name}` is used before it is defined"))
             .hint("move the stage above the one that uses it")
     }
+}
+
+/// The last element of a path, as Go's `path.Base` (without the `/` case).
+fn basename(path: &str) -> &str {
+    path.trim_end_matches('/').rsplit('/').next().unwrap_or("")
 }
 
 /// `sharing`, `size`, `mode`, `uid` and `gid`, checked as the spec reads them.

@@ -66,6 +66,7 @@ const TRICKY: &[&str] = &[
     "line\u{2028}sep",
     "bom\u{feff}",
     "bell\u{7}",
+    "nonchar\u{ffff}",
 ];
 
 #[test]

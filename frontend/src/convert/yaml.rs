@@ -129,9 +129,14 @@ pub fn comment_text(text: &str) -> String {
         .to_string()
 }
 
-/// Characters no YAML scalar or comment may hold as they are.
+/// Characters no YAML scalar or comment may hold as they are: outside
+/// YAML's printable set, or read as line breaks.
 fn unsafe_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 fn write_map(entries: &[Entry], indent: usize, out: &mut String) {
@@ -251,9 +256,7 @@ fn flow_map(entries: &[Entry]) -> Option<String> {
 
 /// Text a literal block scalar can hold exactly.
 fn block_ok(text: &str) -> bool {
-    !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    !text.chars().any(unsafe_char)
         && !text.starts_with('\n')
         && !text.trim().is_empty()
         && !text.lines().any(|l| l.ends_with(' ') || l.ends_with('\t'))
@@ -307,7 +310,7 @@ fn double_quoted(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c.is_control() || unsafe_char(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }

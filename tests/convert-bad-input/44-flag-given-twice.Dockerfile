@@ -1,0 +1,2 @@
+FROM busybox:latest
+RUN --network=none --network=default true
