@@ -16,7 +16,7 @@ mod image_config;
 mod mounts;
 mod outline;
 mod parallel;
-mod paths;
+pub(crate) mod paths;
 mod run;
 mod sources;
 mod stage;

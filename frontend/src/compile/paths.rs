@@ -25,9 +25,14 @@ pub fn resolve(workdir: &str, path: &str) -> String {
             path
         )
     };
-    let keep_slash = path.ends_with('/') && path != "/";
+    normalize(&joined, path.ends_with('/') && path != "/")
+}
+
+/// An absolute path with `.`, `..` and `//` worked out as a shell would,
+/// and a trailing `/` when `keep_slash`.
+pub fn normalize(path: &str, keep_slash: bool) -> String {
     let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
+    for part in path.split('/') {
         match part {
             "" | "." => {}
             ".." => {

@@ -3,12 +3,11 @@
 //! `frontend/dockerfile/parser` (v0.13) rule for rule.
 //!
 //! Hand-written: the Dockerfile crates on crates.io either predate BuildKit
-//! syntax (`dockerfile-parser` 0.9: no heredocs, no escape directive) or
-//! only know heredocs delimited by the literal `EOF` and keep no positions
-//! (`dockerfile-parser-rs` 3.4). Converting needs both, exactly.
+//! syntax (`dockerfile-parser` 0.9: no heredocs, no escape directive) or know
+//! only heredocs ending in `EOF`, without positions (`dockerfile-parser-rs`
+//! 3.4). Converting needs both, exactly.
 
-use crate::spec::error::Problem;
-use crate::spec::Pos;
+use crate::spec::{error::Problem, Pos};
 
 /// Longer Dockerfiles are not hand-written; the bound keeps hostile input cheap.
 pub const MAX_DOCKERFILE_BYTES: usize = 4 << 20;

@@ -179,21 +179,7 @@ pub fn clean_value(value: &Value) -> Value {
 
 pub fn clean_path(text: &str) -> String {
     let keep_slash = (text.ends_with('/') || text.ends_with("/.")) && text != "/";
-    let mut parts: Vec<&str> = Vec::new();
-    for part in text.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let mut out = format!("/{}", parts.join("/"));
-    if keep_slash && out != "/" {
-        out.push('/');
-    }
-    out
+    crate::compile::paths::normalize(text, keep_slash)
 }
 
 #[cfg(test)]
