@@ -216,15 +216,19 @@ fn image_requests(
         for reference in walked.stages[name].references() {
             let (image, context) = match &sources[&reference.value] {
                 Source::Image(image) => (image.clone(), None),
+                // A `--build-context` image is as the user wrote it; a spec's
+                // image is normalized already (`sources::image`).
                 Source::Context(context) => match sources::context_image(context, options) {
-                    Some(image) => (image, Some(context.clone())),
+                    Some(image) => {
+                        let normalized = crate::reference::ImageRef::parse(&image)
+                            .map(|r| r.to_string())
+                            .unwrap_or(image);
+                        (normalized, Some(context.clone()))
+                    }
                     None => continue,
                 },
                 Source::Scratch | Source::Stage(_) | Source::Variants(_) => continue,
             };
-            let image = crate::reference::ImageRef::parse(&image)
-                .map(|r| r.to_string())
-                .unwrap_or(image);
             requests
                 .entry((image, platforms[name].clone()))
                 .or_insert(ImageOrigin {
